@@ -1,0 +1,379 @@
+"""Raw article HTML and text fields -> what we publish: clean, sanitised, XML-safe.
+
+Two steps for HTML. First bs4 undoes eastmoney's page furniture (stock auto-links, live K-line
+charts, the hidden first paragraph, `<center>` wrappers, full-width indents). Then nh3 sanitises
+with an explicit allowlist: nh3 is the security boundary, bs4 is not (its parser differs from a
+browser's, so only nh3's HTML5 parse decides what survives). Everything here is pure: no I/O.
+
+Dates live in `dates`, slugs in `slugs`; both are re-exported so callers import from here.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import nh3
+from bs4 import BeautifulSoup
+from bs4.element import (
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    PageElement,
+    ProcessingInstruction,
+    Tag,
+)
+from markdown_it import MarkdownIt
+
+from aggregator.dates import parse_date
+from aggregator.slugs import slugify
+
+__all__ = [
+    "MAX_HTML_CHARS",
+    "MAX_NESTING",
+    "clean_html",
+    "digest_text",
+    "media_from_html",
+    "parse_date",
+    "plain_text",
+    "render_body",
+    "sanitise_html",
+    "slugify",
+    "strip_xml_illegal",
+]
+
+MAX_HTML_CHARS = 1024 * 1024  # nh3 (html5ever) slows down quadratically on hostile input
+MAX_NESTING = 256  # deeper elements are flattened to their text before nh3 sees them
+
+# fmt: off
+ALLOWED_TAGS = frozenset({
+    "p", "br", "strong", "b", "em", "i", "u", "s", "sub", "sup", "a", "img", "blockquote",
+    "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6", "pre", "code", "hr", "figure", "figcaption",
+    "table", "thead", "tbody", "tr", "th", "td",
+})
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height", "title"}}
+ALLOWED_CLASSES = {"p": {"em_media"}}  # the source line; media_from_html reads it back
+URL_SCHEMES = frozenset({"http", "https", "mailto", "data"})  # data: is narrowed below
+LINK_REL = "noopener noreferrer nofollow"
+# Removed together with their content (everything else not allowed keeps its text).
+DROPPED_WITH_CONTENT = frozenset({
+    "script", "style", "template", "iframe", "object", "embed", "applet", "noscript", "noembed",
+    "noframes", "svg", "math", "textarea", "select", "title", "head",
+})
+# fmt: on
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp)[;,]", re.IGNORECASE)
+_URL_JUNK = re.compile("[\x00-\x20]+")  # browsers ignore these inside a scheme
+
+# eastmoney page furniture
+_KLINE_HOST = "webquoteklinepic.eastmoney.com"
+_CHART_START, _CHART_END = "EM_StockImg_Start", "EM_StockImg_End"
+_AUTOLINK_SPAN_ID = re.compile(r"(?:stock|quote|bk|bkquote)_|Info\.")
+_AUTOLINK_CLASSES = frozenset({"keytip", "infokey", "em_stock_key_common", "EmImageRemark"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "p", "div", "center", "table", "ul", "ol", "li", "blockquote", "pre", "figure",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "td", "th", "tr",
+})
+# fmt: on
+_ROOT = "aggregator-fragment"  # the wrapper every fragment is parsed in
+_INDENT = "\u3000"  # full-width space: Chinese paragraphs start with two of them
+_INDENT_AFTER_NEWLINE = re.compile("(?<=\n)([ \t]*)\u3000+")
+_SOURCE_LINE = re.compile(r"[（(]?\s*文章来源\s*[：:]\s*(.*?)\s*[）)]?", re.DOTALL)
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_WHITESPACE = re.compile(r"\s+")
+
+_markdown = MarkdownIt("commonmark", {"html": True})
+
+
+def strip_xml_illegal(text: str) -> str:
+    """Remove characters XML 1.0 cannot carry (C0 but TAB/LF, U+FFFE/FFFF, lone surrogates)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def plain_text(text: str, *, limit: int = 1000) -> str:
+    """Titles and other text fields: entities decoded, tags dropped, one line, at most `limit`."""
+    # One parse decodes entities and drops tags; unescaping first would decode twice.
+    # (No wrapper here: a stray `<` at the end of a title should stay text.)
+    text = BeautifulSoup(text, "html.parser").get_text() if "<" in text else html_lib.unescape(text)
+    return _one_line(text)[: max(limit, 0)].rstrip()
+
+
+def _one_line(text: str) -> str:
+    """Controls and line/paragraph separators -> space, whitespace runs collapsed."""
+    return _WHITESPACE.sub(" ", strip_xml_illegal(_CONTROLS.sub(" ", text))).strip()
+
+
+def digest_text(digest: str) -> str:
+    """Rolling-news digest `【title】summary（media）` -> `summary（media）` (as finews kept it)."""
+    return plain_text(digest.rsplit("】", 1)[-1])
+
+
+def media_from_html(html: str) -> str | None:
+    """The media name from the source line `<p class="em_media">（文章来源：X）</p>`, else None."""
+    soup = _parse_fragment(html)
+    lines = soup.find_all("p", class_="em_media") or soup.find_all("p")
+    for line in reversed(lines):
+        match = _SOURCE_LINE.fullmatch(_one_line(line.get_text()))
+        if match and match.group(1):
+            return match.group(1)
+    return None
+
+
+def clean_html(html: str, base_url: str | None = None) -> str:
+    """Raw article HTML -> the post body: eastmoney furniture removed, then sanitised.
+
+    Relative `src`/`href` are made absolute against `base_url` when one is given.
+    Well-formed article HTML that needs no change (the seed post's body) comes out unchanged.
+    """
+    html = _cap(html.replace("\r\n", "\n").replace("\r", "\n"))
+    soup = _parse_fragment(strip_xml_illegal(html))
+    _flatten_deep_nesting(soup)
+    _drop_stock_charts(soup)
+    _drop_hidden(soup)
+    _drop_comments(soup)
+    _unwrap_autolinks(soup)
+    _centers_to_paragraphs(soup)
+    _strip_indents(soup)
+    return _sanitise(soup.decode(), base_url).strip()
+
+
+def sanitise_html(html: str, base_url: str | None = None) -> str:
+    """nh3 with our allowlist; the result is safe to publish and to put in XML."""
+    html = _cap(html)
+    if html.count("<") > MAX_NESTING:  # only then can the nesting be too deep for nh3
+        soup = _parse_fragment(html)
+        _flatten_deep_nesting(soup)
+        html = soup.decode()
+    return _sanitise(html, base_url)
+
+
+def render_body(body: str, *, base_url: str | None = None) -> str:
+    """A post body as written to disk (HTML plus a few Markdown lines) -> sanitised HTML.
+
+    Renders like Jekyll would (CommonMark, raw HTML allowed), for the feed's `<content>`.
+    `base_url` resolves relative and protocol-relative links such as `//site/category/x.html`.
+    """
+    return sanitise_html(_markdown.render(strip_xml_illegal(_cap(body))), base_url)
+
+
+# --- sanitiser ------------------------------------------------------------------------------
+
+
+def _cap(html: str) -> str:
+    """At most MAX_HTML_CHARS, without a tag cut in half at the end."""
+    if len(html) <= MAX_HTML_CHARS:
+        return html
+    html = html[:MAX_HTML_CHARS]
+    last_open = html.rfind("<")
+    return html[:last_open] if last_open > html.rfind(">") else html
+
+
+def _sanitise(html: str, base_url: str | None) -> str:
+    return strip_xml_illegal(_cleaner(_valid_base(base_url)).clean(strip_xml_illegal(html)))
+
+
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 attribute filter: `data:` URLs only as raster images in `img src`."""
+    if attribute in {"href", "src"}:
+        url = _URL_JUNK.sub("", value)
+        if url[:5].lower() == "data:" and not (
+            tag == "img" and attribute == "src" and _DATA_IMAGE.match(url)
+        ):
+            return None
+    return value
+
+
+def _valid_base(base_url: str | None) -> str | None:
+    if not base_url:
+        return None
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return None
+    return base_url if parts.scheme in {"http", "https"} and parts.hostname else None
+
+
+@lru_cache(maxsize=64)
+def _cleaner(base_url: str | None) -> nh3.Cleaner:
+    if base_url is not None:
+        try:
+            return _make_cleaner(base_url)
+        except ValueError:  # a base the URL parser of nh3 rejects: leave relative URLs alone
+            pass
+    return _make_cleaner(None)
+
+
+def _make_cleaner(base_url: str | None) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_keep_attribute,
+        strip_comments=True,
+        link_rel=LINK_REL,
+        url_schemes=set(URL_SCHEMES),
+        allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
+        # None passes relative URLs through unchanged.
+        url_relative=("rewrite_with_base", base_url) if base_url else None,
+    )
+
+
+# --- eastmoney clean-up (bs4) ---------------------------------------------------------------
+
+
+def _parse_fragment(html: str) -> BeautifulSoup:
+    """Parse inside a wrapper element that preserves whitespace.
+
+    bs4 otherwise shrinks whitespace-only text between tags (`</p>\n <p>` -> `</p>\n<p>`), and
+    the body must survive unchanged. nh3 drops the wrapper tag later and keeps its content.
+    """
+    # (The wrapper also keeps bs4 from warning that a short string "looks like a URL".)
+    return BeautifulSoup(
+        f"<{_ROOT}>{html}</{_ROOT}>",
+        "html.parser",
+        preserve_whitespace_tags={_ROOT, "pre", "textarea"},
+    )
+
+
+def _flatten_deep_nesting(soup: BeautifulSoup) -> None:
+    """Replace what lies deeper than MAX_NESTING levels by its text (iteratively: no recursion)."""
+    at_limit: list[Tag] = []
+    stack: list[tuple[Tag, int]] = [(soup, -1)]  # -1: the fragment wrapper does not count
+    while stack:
+        node, depth = stack.pop()
+        for child in node.contents:
+            if isinstance(child, Tag):
+                if depth + 1 == MAX_NESTING:
+                    if child.find(True) is not None:
+                        at_limit.append(child)
+                else:
+                    stack.append((child, depth + 1))
+    for tag in at_limit:
+        tag.string = tag.get_text()
+
+
+def _drop_stock_charts(soup: BeautifulSoup) -> None:
+    """Drop live K-line charts: they change on every load and are hot-link protected.
+
+    The stock name stays in the text; only the picture (and wrappers it leaves empty) goes.
+    """
+    for start in soup.find_all(
+        string=lambda s: isinstance(s, Comment) and s.strip() == _CHART_START
+    ):
+        block: list[PageElement] = []
+        node = start.next_sibling
+        while node is not None and not (isinstance(node, Comment) and node.strip() == _CHART_END):
+            block.append(node)
+            node = node.next_sibling
+        if node is not None:  # a complete block: drop what carries no text
+            for element in block:
+                if not element.get_text().strip():
+                    element.extract()
+    for img in soup.find_all("img"):
+        if _host(img.get("src")) == _KLINE_HOST:
+            _drop_with_empty_wrappers(img)
+
+
+def _drop_with_empty_wrappers(element: Tag) -> None:
+    parent = element.parent
+    element.decompose()
+    while (
+        isinstance(parent, Tag)
+        and parent.name in {"a", "p", "center", "span", "div", "figure"}
+        and not parent.get_text().strip()
+        and parent.find("img") is None
+    ):
+        grandparent = parent.parent
+        parent.decompose()
+        parent = grandparent
+
+
+def _drop_hidden(soup: BeautifulSoup) -> None:
+    for tag in soup.find_all(style=_HIDDEN_STYLE):
+        if not tag.decomposed:
+            tag.decompose()
+
+
+def _drop_comments(soup: BeautifulSoup) -> None:
+    kinds = (Comment, Declaration, Doctype, ProcessingInstruction)
+    for node in soup.find_all(string=lambda s: isinstance(s, kinds)):
+        node.extract()
+
+
+def _unwrap_autolinks(soup: BeautifulSoup) -> None:
+    """Stock/board/data auto-links become their text (they can split words: 培育壮<span>大智慧…)."""
+    for tag in soup.find_all(["a", "span"]):
+        classes = set(tag.get_attribute_list("class"))
+        is_autolink = (
+            bool(classes & _AUTOLINK_CLASSES)
+            or (tag.name == "span" and bool(_AUTOLINK_SPAN_ID.match(str(tag.get("id", "")))))
+            or (tag.name == "a" and _is_quote_link(tag.get("href")))
+        )
+        if is_autolink:
+            tag.unwrap()
+
+
+def _centers_to_paragraphs(soup: BeautifulSoup) -> None:
+    for center in soup.find_all("center"):
+        if center.find(list(_BLOCK_TAGS)) is not None or center.find_parent("p") is not None:
+            center.unwrap()  # a <p> inside a <p> would be split apart by the HTML5 parser
+        else:
+            center.name = "p"
+            center.attrs = {}
+
+
+def _strip_indents(soup: BeautifulSoup) -> None:
+    """Remove the `　　` paragraph indent at the start of paragraphs and lines."""
+    for text in soup.find_all(string=lambda s: type(s) is NavigableString and _INDENT in s):
+        new = _INDENT_AFTER_NEWLINE.sub(r"\1", str(text))
+        if _starts_line(text):
+            head = len(new) - len(new.lstrip(" \t\n"))
+            new = new[:head] + new[head:].lstrip(_INDENT)
+        if new != text:
+            text.replace_with(NavigableString(new))
+
+
+def _starts_line(node: PageElement) -> bool:
+    """Is `node` the first visible thing on its line (paragraph start or after a <br>)?"""
+    while True:
+        previous = node.previous_sibling
+        while previous is not None and _is_blank(previous):
+            previous = previous.previous_sibling
+        if previous is not None:
+            return isinstance(previous, Tag) and (
+                previous.name == "br" or previous.name in _BLOCK_TAGS
+            )
+        parent = node.parent
+        if parent is None or parent.name == _ROOT or parent.name in _BLOCK_TAGS:
+            return True
+        node = parent
+
+
+def _is_blank(node: PageElement) -> bool:
+    return isinstance(node, NavigableString) and (isinstance(node, Comment) or not node.strip())
+
+
+def _host(url: object) -> str | None:
+    if not isinstance(url, str):
+        return None
+    try:
+        return urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+
+
+def _is_quote_link(href: object) -> bool:
+    if not isinstance(href, str):
+        return False
+    try:
+        parts = urlsplit(href.strip())
+    except ValueError:
+        return False
+    return parts.hostname == "quote.eastmoney.com" and parts.path.startswith("/unify/")

@@ -1,0 +1,399 @@
+"""The storage dir: post files under `_posts/`, published files, and the SQLite state.
+
+Layout (the storage dir is a Jekyll site root):
+
+    <root>/_posts/YYYY-MM-DD-<id>.md    post files (see postfile)
+    <root>/feed.xml, <root>/feed/*.xml  anything written with write_file
+    <root>/.aggregator/state.sqlite     validators, category slugs, seen items
+
+Every file is replaced atomically (temp file in the same dir, fsync, os.replace, fsync of the dir),
+so a reader or a crash sees the old bytes or the new ones, never a mix. Temp files are named
+`.tmp-aggregator-<hex>`: a dot-name without `.md`/`.xml`, so Jekyll never publishes one, and
+`clean_temp_files` can find the ones a crash left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+from .errors import StoreError
+from .models import Post, Validators
+from .postfile import DEFAULT_ZONE, parse_post, render_post
+
+__all__ = ["POSTS_DIR", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
+
+POSTS_DIR = "_posts"
+STATE_DIR = ".aggregator"
+STATE_FILE = "state.sqlite"
+TEMP_PREFIX = ".tmp-aggregator-"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS validators (
+    scope TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    PRIMARY KEY (scope, url)
+);
+CREATE TABLE IF NOT EXISTS slugs (
+    name TEXT PRIMARY KEY,
+    slug TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class SeenItem:
+    """Where an already-seen item's post lives, and when it was first stored."""
+
+    filename: str
+    first_seen: datetime
+
+
+class Store:
+    """The storage dir and its state; directories and the database are created on first use."""
+
+    def __init__(self, root: Path, *, post_zone: tzinfo = DEFAULT_ZONE) -> None:
+        self.root = Path(root)
+        self.post_zone = post_zone  # zone of naive dates in hand-written posts
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"storage dir {self.root} exists and is not a directory")
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.root / POSTS_DIR
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_DIR / STATE_FILE
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ state: validators
+
+    def load_validators(self, scope: str) -> dict[str, Validators]:
+        """URL -> validators of one scope (a source name: two sources fetching one URL each keep
+        their own, so each sees the URL change)."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT url, etag, last_modified FROM validators WHERE scope = ? ORDER BY url",
+                (scope,),
+            )
+            return {url: Validators(etag, modified) for url, etag, modified in rows}
+
+    def save_validators(self, scope: str, validators: Mapping[str, Validators]) -> None:
+        """Make `validators` the stored set of `scope`; only rows that differ are written."""
+        current = self.load_validators(scope)
+        wanted = {
+            u: v for u, v in validators.items() if v.etag is not None or v.last_modified is not None
+        }
+        if wanted == current:
+            return
+        with self._writing() as db:
+            for url in current.keys() - wanted.keys():
+                db.execute("DELETE FROM validators WHERE scope = ? AND url = ?", (scope, url))
+            for url, v in wanted.items():
+                if current.get(url) != v:
+                    db.execute(
+                        "INSERT INTO validators (scope, url, etag, last_modified) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (scope, url) DO UPDATE"
+                        " SET etag = excluded.etag, last_modified = excluded.last_modified",
+                        (scope, url, v.etag, v.last_modified),
+                    )
+
+    # ------------------------------------------------------------ state: category slugs
+
+    def slug_map(self) -> dict[str, str]:
+        """Media/category name -> slug, for every slug ever used."""
+        with self._reading() as db:
+            return dict(db.execute("SELECT name, slug FROM slugs ORDER BY name"))
+
+    def remember_slug(self, name: str, slug: str) -> None:
+        """Record the slug of `name`; a name that already has a slug keeps it (slugs never change)."""
+        with self._writing() as db:
+            db.execute(
+                "INSERT INTO slugs (name, slug) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, slug)
+            )
+
+    # ------------------------------------------------------------ state: seen items
+
+    def seen(self, source: str, key: str) -> SeenItem | None:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT filename, first_seen FROM seen WHERE source = ? AND key = ?", (source, key)
+            ).fetchone()
+        if row is None:
+            return None
+        return SeenItem(row[0], datetime.fromisoformat(row[1]))
+
+    def remember(self, source: str, key: str, filename: str, first_seen: datetime) -> None:
+        """Record where an item's post lives; an item seen before keeps its first `first_seen`.
+
+        Stored in whole seconds, the precision of `fetched_at` in the post file, so a post built
+        from this value later compares equal to the one read back from disk.
+        """
+        if first_seen.tzinfo is None or first_seen.utcoffset() is None:
+            raise ValueError(f"first_seen must be aware: {first_seen!r}")
+        _check_post_name(filename)
+        first_seen = first_seen.replace(microsecond=0)
+        with self._writing() as db:
+            db.execute(
+                "INSERT INTO seen (source, key, filename, first_seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source, key) DO UPDATE SET filename = excluded.filename",
+                (source, key, filename, first_seen.isoformat()),
+            )
+
+    # ------------------------------------------------------------ post files
+
+    def read_post(self, filename: str, render: Callable[[str], str]) -> Post | None:
+        """The post stored as `_posts/<filename>`, or None when there is no such file."""
+        path = self._post_path(filename)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        return parse_post(data, filename, render, zone=self.post_zone)
+
+    def write_post(self, post: Post, filename: str) -> None:
+        """Write `post` as `_posts/<filename>` atomically (the caller decided it changed)."""
+        path = self._post_path(filename)
+        self._make_dir(path.parent)
+        _atomic_write(path, render_post(post))
+
+    def read_posts(self, render: Callable[[str], str]) -> tuple[list[Post], list[str]]:
+        """Every `_posts/*.md` by file name, plus one line per file that could not be read."""
+        try:
+            names = sorted(
+                entry.name
+                for entry in os.scandir(self.posts_dir)
+                if entry.name.endswith(".md") and entry.is_file()
+            )
+        except FileNotFoundError:
+            return [], []
+        except OSError as exc:
+            raise StoreError(f"cannot list {self.posts_dir}: {exc.strerror or exc}") from exc
+        posts: list[Post] = []
+        problems: list[str] = []
+        for name in names:
+            try:
+                post = self.read_post(name, render)
+            except StoreError as exc:  # PostFileError included; both name the file
+                problems.append(str(exc))
+                continue
+            if post is not None:  # None only when the file vanished since the listing
+                posts.append(post)
+        return posts, problems
+
+    # ------------------------------------------------------------ other published files
+
+    def write_file(self, relpath: str, data: bytes) -> bool:
+        """Write `data` to `<root>/<relpath>` atomically unless it already holds these bytes.
+
+        Returns True when the file was written. `relpath` is a plain relative path such as
+        `feed.xml` or `feed/emnews.xml`; nothing outside the root and no dot-name is accepted.
+        """
+        path = self._site_path(relpath)
+        try:
+            if path.read_bytes() == data:
+                return False
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        self._make_dir(path.parent)
+        _atomic_write(path, data)
+        return True
+
+    def clean_temp_files(self) -> int:
+        """Remove temp files a crash left behind anywhere in the site; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            # write_file never writes below a dot-dir, so skip .git, .aggregator, ...
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if name.startswith(TEMP_PREFIX):
+                    with suppress(FileNotFoundError):
+                        os.unlink(os.path.join(dirpath, name))
+                        removed += 1
+        return removed
+
+    # ------------------------------------------------------------ paths
+
+    def _post_path(self, filename: str) -> Path:
+        _check_post_name(filename)
+        return self._inside_root(self.posts_dir / filename, filename)
+
+    def _site_path(self, relpath: str) -> Path:
+        parts = PurePosixPath(relpath).parts
+        if (
+            not parts
+            or relpath.startswith("/")
+            or "\\" in relpath
+            or "\x00" in relpath
+            or any(part.startswith(".") for part in parts)
+        ):
+            raise StoreError(f"refusing to write {relpath!r}: not a plain path inside the site")
+        return self._inside_root(self.root.joinpath(*parts), relpath)
+
+    def _inside_root(self, path: Path, name: str) -> Path:
+        # resolve() follows symlinks, so a linked dir pointing elsewhere is refused too
+        root = self.root.resolve()
+        if not path.resolve().is_relative_to(root) or path.resolve() == root:
+            raise StoreError(f"refusing {name!r}: resolves outside the storage dir {self.root}")
+        return path
+
+    def _make_dir(self, path: Path) -> None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
+
+    # ------------------------------------------------------------ database
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is not None:
+            return self._db
+        self._make_dir(self.state_path.parent)
+        try:
+            db = sqlite3.connect(self.state_path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open state {self.state_path}: {exc}") from exc
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.execute("PRAGMA journal_mode = WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"state {self.state_path} has schema version {version};"
+                    f" this aggregator knows up to {SCHEMA_VERSION}"
+                )
+            if version < SCHEMA_VERSION:
+                db.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"cannot use state {self.state_path}: {exc}") from exc
+        except StoreError:
+            db.close()
+            raise
+        self._db = db
+        return db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = self._connect()
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read state {self.state_path}: {exc}") from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE takes the write lock up front, so a concurrent
+        writer waits (busy_timeout) instead of failing on a read->write upgrade."""
+        with self._lock:
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write state {self.state_path}: {exc}") from exc
+
+
+def _check_post_name(filename: str) -> None:
+    """A post file name is one plain `*.md` name: no dirs, no dot-names, no NUL."""
+    if (
+        not filename.endswith(".md")
+        or filename.startswith(".")
+        or "/" in filename
+        or "\\" in filename
+        or "\x00" in filename
+    ):
+        raise StoreError(f"refusing post file name {filename!r}: not a plain *.md name")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers and crashes see the old or the new bytes."""
+    directory = path.parent
+    temp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+    try:
+        # O_EXCL: never write through a file or symlink that is already there; 0o666 & umask
+        # gives the same permissions as any file the user creates (mkstemp would give 0600).
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        with suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; not every platform can open a directory, so best effort."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
