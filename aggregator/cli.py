@@ -61,12 +61,18 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def summary_line(result: SourceResult) -> str:
+    """`name: 3 new, 1 changed, 96 unchanged (2140 ms)`, `name: not modified (35 ms)` or
+    `name: error: <reason> (12 ms)`; a source where some items failed shows both."""
+    counts = f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged"
     if result.outcome == "not_modified":
         status = "not modified"
+    elif result.error is None:
+        status = counts
+    elif result.new or result.changed or result.unchanged:
+        status = f"{counts}; error: {result.error}"
     else:
-        status = f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged"
-    line = f"{result.source}: {status} ({result.elapsed_ms} ms)"
-    return f"{line}; error: {result.error}" if result.error else line
+        status = f"error: {result.error}"
+    return f"{result.source}: {status} ({result.elapsed_ms} ms)"
 
 
 def _adhoc_sources(urls: Sequence[str]) -> list[Source]:

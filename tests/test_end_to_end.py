@@ -249,8 +249,9 @@ def test_a_dead_source_exits_1_and_the_rest_is_written(site: Path, em: FakeEastm
     lines = result.output.splitlines()
     assert lines[0].startswith("em-rolling: 5 new")
     assert lines[1].startswith("em-media: 7 new")
-    assert lines[2].startswith("dead: 0 new, 0 changed, 0 unchanged (")
-    assert lines[2].endswith("error: http://127.0.0.1:9/web/webapi?type=45: connection refused")
+    assert lines[2].startswith(
+        "dead: error: http://127.0.0.1:9/web/webapi?type=45: connection refused ("
+    )
     assert len(list((site / "storage/_posts").glob("*.md"))) == 12
 
 
@@ -297,3 +298,19 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert done.returncode == 0
     assert "fetch" in done.stdout and "build" in done.stdout
+
+
+def test_summary_lines() -> None:
+    from aggregator.cli import summary_line
+    from aggregator.models import SourceResult
+
+    assert summary_line(SourceResult("a", "new", new=3, changed=1, unchanged=96, elapsed_ms=5)) == (
+        "a: 3 new, 1 changed, 96 unchanged (5 ms)"
+    )
+    assert summary_line(SourceResult("a", "not_modified", elapsed_ms=7)) == "a: not modified (7 ms)"
+    assert summary_line(SourceResult("a", "error", error="x: HTTP 500", elapsed_ms=1)) == (
+        "a: error: x: HTTP 500 (1 ms)"
+    )
+    assert summary_line(SourceResult("a", "error", new=2, error="NW1: bad", elapsed_ms=1)) == (
+        "a: 2 new, 0 changed, 0 unchanged; error: NW1: bad (1 ms)"
+    )
