@@ -5,19 +5,22 @@ Exit codes: 0 all well, 1 a source (or the storage dir) failed, 2 usage or confi
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import click
 
-from . import pipeline
 from .config import Config, find_config, load_config
 from .errors import ConfigError, StoreError
-from .models import Source, SourceResult
-from .sources import guess_type
-from .store import Store
+from .models import Source, SourceResult, SourceType
+
+# Heavy modules (pipeline, store, sources: httpx, bs4, nh3, feedgen, lxml, pypinyin, yaml) are
+# imported inside the commands, so `aggregator --help` starts in a fraction of the time.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -64,27 +67,37 @@ def summary_line(result: SourceResult) -> str:
     """`name: 3 new, 1 changed, 96 unchanged (2140 ms)`, `name: not modified (35 ms)` or
     `name: error: <reason> (12 ms)`; a source where some items failed shows both."""
     counts = f"{result.new} new, {result.changed} changed, {result.unchanged} unchanged"
+    counts += f", {result.duplicates} duplicate" * bool(result.duplicates)
+    counts += f", {result.filtered} filtered" * bool(result.filtered)
     if result.outcome == "not_modified":
         status = "not modified"
+    elif result.outcome == "skipped":  # disabled (410 Gone) or, with --due, not due yet
+        status = f"skipped: {result.error}"
     elif result.error is None:
         status = counts
     elif result.new or result.changed or result.unchanged:
         status = f"{counts}; error: {result.error}"
     else:
         status = f"error: {result.error}"
+    status += f"; degraded: {result.degraded}" * bool(result.degraded)
+    if result.warnings:
+        more = len(result.warnings) - 1
+        status += f"; warning: {result.warnings[0]}" + f" (+{more} more)" * bool(more)
     return f"{result.source}: {status} ({result.elapsed_ms} ms)"
 
 
 def _adhoc_sources(urls: Sequence[str]) -> list[Source]:
+    from .sources import guess_type
+
     sources = []
     for i, url in enumerate(urls):
         kind = guess_type(url)
         if kind is None:
             raise click.UsageError(
-                f"--url {url}: no adapter for this URL (supported: eastmoney share links "
-                "…/html_News/NewsShare.html?infoCode=NW…)"
+                f"--url {url}: not an absolute http(s) URL (an article page, or an eastmoney "
+                "share link …/html_News/NewsShare.html?infoCode=NW…)"
             )
-        sources.append(Source(name=url, type="eastmoney", urls=(url,), index=i))
+        sources.append(Source(name=url, type=cast(SourceType, kind), urls=(url,), index=i))
     return sources
 
 
@@ -93,8 +106,37 @@ def _adhoc_sources(urls: Sequence[str]) -> list[Source]:
 @click.option(
     "--url", "urls", multiple=True, metavar="URL", help="Fetch this URL once (repeatable)."
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Print the posts that would be written; write nothing."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ignore ETag/Last-Modified and rewrite the posts whose content changed.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait while another aggregator (the daemon) is writing.",
+)
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Only sources that are due: interval or cron, backoff, Retry-After (for crontab).",
+)
 @click.pass_context
-def fetch(ctx: click.Context, names: tuple[str, ...], urls: tuple[str, ...]) -> None:
+def fetch(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    urls: tuple[str, ...],
+    dry_run: bool = False,
+    force: bool = False,
+    wait: float = 30.0,
+    due: bool = False,
+) -> None:
     """One pass over all sources, the named ones, or ad-hoc URLs; rebuild the feeds that changed."""
     config = _load(ctx)
     unknown = [n for n in names if config.source(n) is None]
@@ -106,29 +148,63 @@ def fetch(ctx: click.Context, names: tuple[str, ...], urls: tuple[str, ...]) -> 
     if not names and not urls:
         selected = list(config.sources)
 
+    from . import pipeline
+    from .dryrun import DryRunStore, describe
+    from .runview import fetch_view, one_writer, tracker_for
+    from .store import Store
+
+    view = fetch_view(len(selected))  # progress bar + table on a terminal, None when piped
+
     def report(result: SourceResult) -> None:
-        click.echo(summary_line(result), err=result.outcome == "error")
+        if view is not None:
+            view.add(result)
+        else:
+            click.echo(summary_line(result), err=result.outcome == "error")
 
     try:
-        with Store(config.storage_dir) as store, pipeline.open_fetcher(config) as fetcher:
+        opened = DryRunStore(config.storage_dir) if dry_run else Store(config.storage_dir)
+        with (
+            one_writer(config, wait, dry_run=dry_run),
+            opened as store,
+            pipeline.open_fetcher(config, selected) as fetcher,
+            view or contextlib.nullcontext(),
+        ):
+            # a dry run fetches everything, so it shows what the source yields today
             run = pipeline.run_once(
-                config, fetcher=fetcher, store=store, clock=now, sources=selected, on_result=report
+                dataclasses.replace(config, retention_days=None) if dry_run else config,
+                fetcher=fetcher,
+                store=store,
+                clock=now,
+                sources=selected,
+                on_result=report,
+                force=force or dry_run,
+                health=None if dry_run else tracker_for(config, store, due=due, clock=now),
             )
     except StoreError as exc:
         _fail(str(exc), EXIT_FAILED)
+    if view is not None:
+        view.print_summary()
+    if isinstance(opened, DryRunStore):
+        for filename, post in opened.written.items():
+            click.echo(describe(filename, post))
+        click.echo(f"dry run: {len(opened.written)} posts would be written; nothing was written")
     if run.feeds_written:
         click.echo(f"feeds written: {', '.join(run.feeds_written)}")
     sys.exit(EXIT_OK if run.ok else EXIT_FAILED)
 
 
 @cli.command()
+@click.option("--html", is_flag=True, help="Also render the standalone site into <storage>/_site/.")
 @click.pass_context
-def build(ctx: click.Context) -> None:
-    """Rebuild every feed from the post files on disk."""
+def build(ctx: click.Context, html: bool) -> None:
+    """Rebuild every feed (and the site pages) from the post files on disk."""
     config = _load(ctx)
+    from . import pipeline
+    from .store import Store
+
     try:
         with Store(config.storage_dir) as store:
-            written, problems = pipeline.rebuild_feeds(config, store)
+            written, problems = pipeline.rebuild_feeds(config, store, html=html)
     except StoreError as exc:
         _fail(str(exc), EXIT_FAILED)
     for problem in problems:
@@ -138,3 +214,8 @@ def build(ctx: click.Context) -> None:
 
 def main() -> None:
     cli(prog_name="aggregator")
+
+
+# run, status (cli_daemon); serve, import-opml, export-opml (cli_publish): imported last, they
+# attach themselves to `cli`
+from . import cli_daemon, cli_publish  # noqa: E402, F401

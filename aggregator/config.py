@@ -11,19 +11,31 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .addresses import PrivateAllowlist
 from .errors import ConfigError
-from .models import DEFAULT_FOOTER, FetchSettings, MiB, SiteSettings, Source, SourceType
+from .models import (
+    DEFAULT_FOOTER,
+    FeedFormat,
+    FetchSettings,
+    MiB,
+    PublishSettings,
+    ScheduleSettings,
+    SiteSettings,
+    Source,
+    SourceType,
+)
+from .pageconfig import PAGE_KEYS, page_rules
 
 DEFAULT_CONFIG_NAME = "feeds_config.toml"
 CONFIG_ENV = "AGGREGATOR_CONFIG"
-SUPPORTED_TYPES: tuple[str, ...] = ("eastmoney",)
+SUPPORTED_TYPES: tuple[str, ...] = ("eastmoney", "feed", "page", "listing")
 DEFAULT_TEXT_API = "http://choicewzp1.eastmoney.com/NewsData/GetNewsText.do?id={infoCode}"
 DEFAULT_SHARE_URL = "http://choicewzp1.eastmoney.com/html_News/NewsShare.html?infoCode={infoCode}"
 
@@ -42,6 +54,9 @@ class Config:
     fetch: FetchSettings
     category_overrides: Mapping[str, str]  # media/category name -> slug
     sources: tuple[Source, ...]
+    publish: PublishSettings = field(default_factory=PublishSettings)  # [publish], [feeds] formats
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)  # [schedule] (daemon)
+    retention_days: int | None = None  # [retention] keep_days: older posts move to _archive/
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -76,7 +91,17 @@ def load_config(path: Path) -> Config:
 
 def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path) -> Config:
     top = _Table(data, "")
-    top.only("site", "storage", "feeds", "fetch", "categories", "sources")
+    top.only(
+        "site",
+        "storage",
+        "feeds",
+        "fetch",
+        "categories",
+        "sources",
+        "publish",
+        "schedule",
+        "retention",
+    )
 
     site_t = top.table("site", required=True)
     site_t.only("title", "url", "timezone", "language", "footer")
@@ -93,8 +118,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path) -> Conf
     storage_dir = base_dir / (storage_t.string("dir") or "storage")
 
     feeds_t = top.table("feeds")
-    feeds_t.only("entries")
+    feeds_t.only("entries", "formats")
     entries = feeds_t.integer("entries", default=50, low=1, high=10_000)
+    publish = _publish_settings(top.table("publish"), feeds_t, base_dir)
 
     fetch = _fetch_settings(top.table("fetch"))
 
@@ -118,6 +144,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path) -> Conf
                 f"duplicate source name {s.name!r} (also sources[{seen[s.name]}])",
             )
         seen[s.name] = s.index
+    if fetch.allowed_ports is not None:
+        fetch = replace(fetch, allowed_ports=fetch.allowed_ports | configured_ports(sources))
     return Config(
         path=path,
         site=site,
@@ -126,7 +154,17 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path) -> Conf
         fetch=fetch,
         category_overrides=overrides,
         sources=sources,
+        publish=publish,
+        schedule=_schedule_settings(top.table("schedule")),
+        retention_days=_retention_days(top.table("retention")),
     )
+
+
+def _retention_days(t: _Table) -> int | None:
+    t.only("keep_days")
+    if "keep_days" not in t:
+        return None
+    return t.integer("keep_days", default=0, low=1, high=100_000)
 
 
 def parse_duration(text: str) -> float | None:
@@ -154,6 +192,31 @@ def _footer(t: _Table) -> str:
     return footer
 
 
+def _publish_settings(t: _Table, feeds_t: _Table, base_dir: Path) -> PublishSettings:
+    t.only("websub_hub", "html", "templates")
+    formats = feeds_t.get("formats") if "formats" in feeds_t else ["atom"]
+    if (
+        not isinstance(formats, list)
+        or not formats
+        or any(f not in get_args(FeedFormat) for f in formats)
+    ):
+        raise ConfigError(feeds_t.path("formats"), 'expected a list of "atom" and/or "json"')
+    if "atom" not in formats:
+        raise ConfigError(
+            feeds_t.path("formats"), '"atom" is required (the Jekyll-compatible feeds)'
+        )
+    hub = t.string("websub_hub")
+    if hub is not None:
+        _check_http_url(hub, t.path("websub_hub"))
+    templates = t.string("templates")
+    return PublishSettings(
+        formats=tuple(dict.fromkeys(cast(list[FeedFormat], formats))),
+        websub_hub=hub,
+        html=t.boolean("html", False),
+        templates=str(base_dir / templates) if templates else None,
+    )
+
+
 def _timezone(t: _Table, key: str, default: str) -> str:
     name = t.string(key) or default
     try:
@@ -173,6 +236,9 @@ def _fetch_settings(t: _Table) -> FetchSettings:
         "deadline",
         "max_body_mib",
         "max_redirects",
+        "allowed_ports",
+        "per_host",
+        "host_spacing",
     )
     defaults = FetchSettings(user_agent="")
     proxy = t.string("proxy")
@@ -187,9 +253,57 @@ def _fetch_settings(t: _Table) -> FetchSettings:
             t.number("max_body_mib", defaults.max_body_bytes / MiB, 0.001, 1024) * MiB
         ),
         max_redirects=t.integer("max_redirects", default=defaults.max_redirects, low=0, high=20),
-        allow_private_networks=t.boolean("allow_private_networks", False),
+        allow_private_networks=t.get("allow_private_networks") is True,
+        private_allowlist=_private_allowlist(t, "allow_private_networks"),
+        allowed_ports=_allowed_ports(t, "allowed_ports"),
         proxy=proxy,
+        per_host=t.integer("per_host", default=defaults.per_host, low=1, high=64),
+        host_spacing=t.number("host_spacing", defaults.host_spacing, 0, 3600),
     )
+
+
+def _private_allowlist(t: _Table, key: str) -> tuple[str, ...]:
+    """`true`/`false`, or a list of CIDRs and host names trusted although not public."""
+    value = t.get(key)
+    if value is None or isinstance(value, bool):
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        expected = "expected true, false or a list of CIDRs / host names"
+        raise ConfigError(t.path(key), f"{expected}, got {_type_name(value)}")
+    try:
+        PrivateAllowlist.parse(value)
+    except ValueError as exc:
+        raise ConfigError(t.path(key), str(exc)) from None
+    return tuple(value)
+
+
+def _allowed_ports(t: _Table, key: str) -> frozenset[int] | None:
+    """80, 443 and `allowed_ports` (a list, or "any"); the config's own URLs add theirs later."""
+    value = t.get(key)
+    if value == "any":
+        return None
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value
+    ):
+        raise ConfigError(t.path(key), 'expected a list of port numbers (1-65535) or "any"')
+    return frozenset({80, 443, *value})
+
+
+def configured_ports(sources: Iterable[Source]) -> frozenset[int]:
+    """The explicit ports written in the sources' URLs and URL templates (an operator's opt-in)."""
+    ports: set[int] = set()
+    for source in sources:
+        templates = (source.text_api, source.share_url, getattr(source, "article_url", None))
+        for url in (*source.urls, *templates):
+            try:
+                port = urlsplit(url or "").port
+            except ValueError:
+                continue
+            if port is not None:
+                ports.add(port)
+    return frozenset(ports)
 
 
 _SOURCE_KEYS = (
@@ -207,6 +321,12 @@ _SOURCE_KEYS = (
     "headers",
     "proxy",
     "max_items",
+    "full_text",
+    "category_map",
+    "include",
+    "exclude",
+    "dedupe",
+    *PAGE_KEYS,
 )
 
 
@@ -256,9 +376,59 @@ def _source(t: _Table, index: int) -> Source:
         timezone=_timezone(t, "timezone", "Asia/Shanghai"),
         headers=headers,
         proxy=proxy,
-        max_items=t.integer("max_items", default=500, low=1, high=100_000),
+        max_items=t.integer(
+            "max_items", default=50 if kind == "listing" else 500, low=1, high=100_000
+        ),
         share_url=share_url or DEFAULT_SHARE_URL,
+        **_item_rules(t, kind),
+        **page_rules(t, kind),
     )
+
+
+def _item_rules(t: _Table, kind: str) -> dict[str, Any]:
+    """full_text, category_map, include, exclude and dedupe, as Source keyword arguments."""
+    rules: dict[str, Any] = {}
+    if "full_text" in t:
+        if kind != "feed":
+            raise ConfigError(t.path("full_text"), "only feed sources have full_text")
+        value = t.get("full_text")
+        if value not in (True, False, "auto"):
+            raise ConfigError(t.path("full_text"), f'expected "auto", true or false, got {value!r}')
+        rules["full_text"] = {True: "always", False: "never"}.get(value, "auto")
+    map_t = t.table("category_map")
+    category_map = {}
+    for name in map_t.keys():  # noqa: SIM118 - _Table is not a dict
+        slug = map_t.string(name, required=True) or ""
+        if not _SLUG.match(slug):
+            raise ConfigError(map_t.path(name), f"{slug!r} is not a slug ([a-z0-9-])")
+        category_map[name] = slug
+    rules["category_map"] = category_map
+    for key in ("include", "exclude"):
+        rules[key] = _patterns(t, key)
+    dedupe = t.string("dedupe") or "category"
+    if dedupe not in ("category", "global"):
+        raise ConfigError(t.path("dedupe"), f'expected "category" or "global", got {dedupe!r}')
+    rules["dedupe"] = dedupe
+    return rules
+
+
+def _patterns(t: _Table, key: str) -> tuple[str, ...]:
+    """A regex or an array of regexes, each compiled once here so a typo stops the load."""
+    raw = t.get(key)
+    if raw is None:
+        return ()
+    patterns = [raw] if isinstance(raw, str) else raw
+    if not isinstance(patterns, list) or not patterns:
+        raise ConfigError(t.path(key), "expected a regular expression or an array of them")
+    for i, pattern in enumerate(patterns):
+        path = t.path(key) if isinstance(raw, str) else f"{t.path(key)}[{i}]"
+        if not isinstance(pattern, str) or not pattern:
+            raise ConfigError(path, "expected a non-empty string (a regular expression)")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(path, f"invalid regular expression {pattern!r}: {exc}") from None
+    return tuple(patterns)
 
 
 def _urls(t: _Table) -> tuple[str, ...]:
@@ -293,7 +463,36 @@ def _schedule(t: _Table) -> tuple[float | None, str | None]:
             )
     if cron is not None and len(cron.split()) != 5:
         raise ConfigError(t.path("cron"), f"{cron!r} is not a 5-field cron expression")
+    if cron is not None:
+        from .triggers import cron_error  # APScheduler: loaded only for configs that use cron
+
+        problem = cron_error(cron)
+        if problem:
+            raise ConfigError(t.path("cron"), f"{cron!r}: {problem}")
     return interval, cron
+
+
+def _schedule_settings(t: _Table) -> ScheduleSettings:
+    """`[schedule]`: default interval, jitter and shutdown grace (durations like "30s")."""
+    t.only("interval", "jitter", "shutdown_grace")
+    defaults = ScheduleSettings()
+
+    def duration(key: str, minimum: float) -> float | None:
+        text = t.string(key)
+        if text is None:
+            return None
+        seconds = parse_duration(text)
+        if seconds is None or seconds < minimum:
+            raise ConfigError(t.path(key), f"{text!r} is not a duration like 30s, 5m, 1h")
+        return seconds
+
+    interval = duration("interval", 0.001)
+    grace = duration("shutdown_grace", 0)
+    return ScheduleSettings(
+        interval=defaults.interval if interval is None else interval,
+        jitter=duration("jitter", 0),
+        shutdown_grace=defaults.shutdown_grace if grace is None else grace,
+    )
 
 
 def _check_http_url(url: str, key: str) -> None:

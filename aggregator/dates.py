@@ -49,6 +49,7 @@ _JUST_NOW = frozenset({"刚刚", "刚才"})
 _EPOCH = re.compile(r"\d{10}|\d{13}")
 _EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
 _HAS_WORD = re.compile(r"[A-Za-z]{3}")  # RFC 822 always names a weekday or month
+_ZONE_NAME = re.compile(r"\s([A-Za-z]{2,5})$")  # a trailing zone abbreviation
 
 
 @lru_cache(maxsize=32)
@@ -164,6 +165,11 @@ def _parse_rfc822(text: str, zone: tzinfo, now: datetime) -> datetime | None:
     if not _HAS_WORD.search(text):
         return None
     parsed = email.utils.parsedate_to_datetime(text)
+    named = _ZONE_NAME.search(text)
+    if named and named.group(1).upper() == _localise(parsed.replace(tzinfo=None), zone).tzname():
+        # "CST" is US Central to RFC 822 but China Standard Time to a Chinese feed: a name that
+        # the source's own zone uses at that time means the source's zone
+        return _localise(parsed.replace(tzinfo=None), zone)
     if parsed.tzinfo is not None:
         return parsed
     if text.endswith("-0000"):  # RFC 5322: UTC, local zone not disclosed

@@ -13,6 +13,8 @@ Expected I/O problems become one of these; anything else is a bug and propagates
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class AggregatorError(Exception):
     """Base class of every error the aggregator raises on purpose."""
@@ -32,10 +34,23 @@ class SourceError(AggregatorError):
 
 
 class FetchError(SourceError):
-    """The HTTP request failed or was refused by policy."""
+    """The HTTP request failed or was refused by policy.
 
-    def __init__(self, url: str, message: str) -> None:
+    `status` and `headers` (lower-cased names) are set when the server answered with an error
+    status, so the scheduler can honour Retry-After and 410 Gone.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
+        self.status = status
+        self.headers: Mapping[str, str] = headers or {}
         super().__init__(message)
 
 

@@ -24,6 +24,7 @@ __all__ = ["EPOCH", "GENERATOR", "build_atom", "post_url", "sort_newest_first", 
 
 GENERATOR = "aggregator"  # no version: an upgrade alone must not change every feed's bytes
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed without entries
+FEED_HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 
 # Everything XML 1.0 forbids (lxml raises on it): C0 controls but TAB/LF/CR, surrogates, FFFE/FFFF.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -40,6 +41,18 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
                 if data.get(key):
                     node.set(key, data[key])
         return element
+
+
+class _ArchiveFeed(FeedGenerator):  # type: ignore[misc]  # feedgen is untyped
+    """A feed carrying RFC 5005's `<fh:archive/>`: "this document is an archive, it will not
+    change". Placed before the entries, where RFC 4287 allows extension elements."""
+
+    def _create_atom(self, extensions: bool = True) -> Any:
+        feed, doc = super()._create_atom(extensions)
+        marker = feed.makeelement(f"{{{FEED_HISTORY_NS}}}archive", nsmap={"fh": FEED_HISTORY_NS})
+        first_entry = feed.find("entry")
+        feed.insert(feed.index(first_entry) if first_entry is not None else len(feed), marker)
+        return feed, doc
 
 
 def xml_text(value: str) -> str:
@@ -72,11 +85,15 @@ def build_atom(
     title: str,
     limit: int,
     html_url: str,
+    links: Sequence[tuple[str, str]] = (),
+    hub: str | None = None,
+    archive: bool = False,
 ) -> bytes:
     """The Atom document for the newest `limit` of `posts`.
 
     `path` is the feed's own path in the site (`feed.xml`, `feed/emnews.xml`), `html_url` the page
-    the feed is the alternate of.
+    the feed is the alternate of. `links` are extra feed links as (rel, href), e.g. RFC 5005's
+    `prev-archive`; `hub` adds WebSub's `rel="hub"`; `archive` marks an RFC 5005 archive document.
     """
     entries = sort_newest_first(posts)[: max(limit, 0)]
     for post in entries:
@@ -84,13 +101,17 @@ def build_atom(
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 raise FeedError(f"{path}: post {post.post_id} has a date without a time zone")
 
-    feed = FeedGenerator()
+    feed = _ArchiveFeed() if archive else FeedGenerator()
     feed.id(xml_text(f"{site.url}/{path}"))
     feed.title(xml_text(title) or xml_text(site.title) or path)
     feed.updated(_entry_updated(entries[0]) if entries else EPOCH)
     feed.author({"name": xml_text(site.title) or site.url})
     feed.link(href=xml_text(f"{site.url}/{path}"), rel="self", type="application/atom+xml")
     feed.link(href=xml_text(html_url), rel="alternate", type="text/html")
+    if hub:
+        feed.link(href=xml_text(hub), rel="hub")
+    for rel, href in links:
+        feed.link(href=xml_text(href), rel=rel, type="application/atom+xml")
     feed.generator(GENERATOR)
     feed.language(xml_text(site.language))
 

@@ -8,6 +8,7 @@ bounds), redirect handling that re-checks every hop, and conditional GET.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import threading
 import time
@@ -19,6 +20,7 @@ import httpcore
 import httpx
 
 from aggregator.errors import BlockedAddressError, FetchError
+from aggregator.hostlimit import HostLimiter, host_of
 from aggregator.models import FetchResult, FetchSettings, MiB, Validators
 from aggregator.netguard import (
     AddressPolicy,
@@ -27,6 +29,7 @@ from aggregator.netguard import (
     Deadline,
     DeadlineBackend,
     GuardedBackend,
+    PrivateAllowlist,
     Resolver,
     allow_any_address,
     deadline_scope,
@@ -38,6 +41,7 @@ from aggregator.netguard import (
 
 PROJECT_URL = "https://github.com/aggregator-rss/aggregator"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
 # Headers a source configured for its own host; never forwarded to another origin.
 _ORIGIN_BOUND_HEADERS = ("authorization", "cookie", "proxy-authorization")
 # What the transport and the OS raise for network trouble or bad input; anything else is a bug.
@@ -83,16 +87,23 @@ class HttpFetcher:
         clock: Callable[[], float] = time.monotonic,
         resolver: Resolver = system_resolver,
         address_policy: AddressPolicy | None = None,
+        host_limiter: HostLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.validators: MutableMapping[str, Validators] = {} if validators is None else validators
+        # shared by the fetchers of one process (the daemon), else one per fetcher
+        self.host_limiter = host_limiter or HostLimiter(settings.per_host, settings.host_spacing)
         self.requests_sent = 0  # hops handed to the transport after passing the guard
         self._transport = transport
         self._clock = clock
         self._resolver = resolver
+        allowlist = PrivateAllowlist.parse(settings.private_allowlist)
         if address_policy is None:
-            private_ok = settings.allow_private_networks
-            address_policy = allow_any_address if private_ok else is_public_address
+            if settings.allow_private_networks:
+                address_policy = allow_any_address
+            else:
+                address_policy = allowlist.admits if allowlist else is_public_address
+        self._trusted_hosts = allowlist.hosts
         self._policy = address_policy
         self._guarded = address_policy is not allow_any_address
         self._clients: dict[str | None, httpx.Client] = {}
@@ -125,9 +136,11 @@ class HttpFetcher:
                 hop_headers["If-None-Match"] = stored.etag
             if stored.last_modified is not None:
                 hop_headers["If-Modified-Since"] = stored.last_modified
-        deadline = Deadline(self.settings.deadline, self._clock)
-        with deadline_scope(deadline):
-            return self._follow(url, hop_headers, effective_proxy, deadline, conditional)
+        # politeness: wait for the host's slot first, so queueing does not eat the deadline
+        with self.host_limiter.slot(host_of(url)):
+            deadline = Deadline(self.settings.deadline, self._clock)
+            with deadline_scope(deadline):
+                return self._follow(url, hop_headers, effective_proxy, deadline, conditional)
 
     def close(self) -> None:
         with self._lock:
@@ -158,6 +171,8 @@ class HttpFetcher:
     ) -> FetchResult:
         current = _checked_url(original, original)
         visited: list[str] = []
+        permanent: str | None = None  # end of the leading run of 301/308 hops (politeness)
+        only_permanent = True
         while True:
             if deadline.expired():  # also covers transports without sockets (MockTransport)
                 raise _deadline_error(str(current), original, deadline)
@@ -166,8 +181,12 @@ class HttpFetcher:
                 status = response.status_code
                 location = response.headers.get("location")
                 if status not in REDIRECT_STATUSES or location is None:
-                    return self._result(response, original, visited, deadline, conditional)
+                    result = self._result(response, original, visited, deadline, conditional)
+                    return dataclasses.replace(result, permanent_redirect=permanent)
             target = _redirect_target(current, location, original)
+            only_permanent = only_permanent and status in PERMANENT_REDIRECTS
+            if only_permanent:
+                permanent = str(target)
             visited.append(str(current))
             chain = " -> ".join([*visited, str(target)])
             if str(target) in visited:
@@ -196,7 +215,8 @@ class HttpFetcher:
             return FetchResult(url, 304, b"", headers, known, tuple(visited))
         if not 200 <= status < 300:
             reason = response.reason_phrase or "error"
-            raise FetchError(original, f"{url}: HTTP {status} {reason}")
+            message = f"{url}: HTTP {status} {reason}"
+            raise FetchError(original, message, status=status, headers=headers)
         content = self._read_body(response, url, original, deadline)
         fresh = Validators(headers.get("etag"), headers.get("last-modified"))
         if conditional:
@@ -216,6 +236,7 @@ class HttpFetcher:
         proxy: str | None,
         deadline: Deadline,
     ) -> httpx.Response:
+        self._check_port(url, original)
         if self._guarded:
             self._precheck(url, original)
         client = self._client(proxy, original)
@@ -233,11 +254,20 @@ class HttpFetcher:
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            resolve_checked(host, port, self._policy, self._resolver)
+            resolve_checked(host, port, self._policy, self._resolver, self._trusted_hosts)
         except BlockedAddress as exc:
             raise BlockedAddressError(original, f"{url}: {exc}") from exc
         except (OSError, UnicodeError) as exc:
             raise FetchError(original, f"{url}: {describe_network_error(exc)}") from exc
+
+    def _check_port(self, url: httpx.URL, original: str) -> None:
+        """Non-default ports only when the config allows them (its URLs' ports, `allowed_ports`)."""
+        allowed = self.settings.allowed_ports
+        if allowed is None or url.port is None:  # None: the scheme's default port
+            return
+        if url.port not in allowed:
+            message = f"{url}: port {url.port} is not allowed (add it to [fetch] allowed_ports)"
+            raise BlockedAddressError(original, message)
 
     def _read_body(
         self, response: httpx.Response, url: str, original: str, deadline: Deadline
@@ -310,7 +340,7 @@ class HttpFetcher:
         ssl_context = httpx.create_ssl_context()
         transport = httpx.HTTPTransport(verify=ssl_context)  # reuse: loading CAs is slow
         if proxy is None:
-            backend = GuardedBackend(self._policy, self._resolver)
+            backend = GuardedBackend(self._policy, self._resolver, self._trusted_hosts)
             transport._pool = httpcore.ConnectionPool(
                 ssl_context=ssl_context, network_backend=backend
             )

@@ -8,7 +8,10 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 SourceType = Literal["eastmoney", "feed", "page", "listing"]
-Outcome = Literal["new", "changed", "unchanged", "not_modified", "error"]
+# "skipped": not fetched this pass (disabled after 410 Gone, or not due: backoff, Retry-After)
+Outcome = Literal["new", "changed", "unchanged", "not_modified", "error", "skipped"]
+FullText = Literal["auto", "always", "never"]  # config: "auto" | true | false
+DedupeScope = Literal["category", "global"]
 
 MiB = 1024 * 1024
 
@@ -29,6 +32,13 @@ class FetchSettings:
     max_redirects: int = 5
     allow_private_networks: bool = False
     proxy: str | None = None
+    # non-public targets trusted one by one: CIDRs ("10.1.0.0/16") and host names ("rsshub.lan")
+    private_allowlist: tuple[str, ...] = ()
+    # ports that may be connected to; None = any (the config always gives a set: 80, 443, the
+    # ports written in its URLs and `allowed_ports`)
+    allowed_ports: frozenset[int] | None = None
+    per_host: int = 2  # requests in flight to one host at a time
+    host_spacing: float = 0.0  # minimum seconds between the starts of two requests to one host
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class FetchResult:
     headers: Mapping[str, str]  # lower-cased names
     validators: Validators
     redirects: tuple[str, ...] = ()  # every URL visited before `url`
+    # where the leading run of 301/308 hops from the requested URL ended (None: no permanent hop)
+    permanent_redirect: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -83,6 +95,30 @@ class SiteSettings:
     footer: str = DEFAULT_FOOTER
 
 
+FeedFormat = Literal["atom", "json"]
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """The `[publish]` table and `[feeds] formats`: what is written besides posts and Atom feeds."""
+
+    formats: tuple[FeedFormat, ...] = ("atom",)  # "json" adds a JSON Feed 1.1 twin of each feed
+    websub_hub: str | None = None  # hub URL: feeds carry rel="hub" and the hub is pinged
+    html: bool = False  # render the standalone site into _site/ on every rebuild
+    templates: str | None = None  # dir of Jinja2 templates overriding the shipped ones (absolute)
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Per-source CSS selectors for article pages (`[sources.selectors]`); None = automatic."""
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
+    media: str | None = None  # the publishing outlet's name (文章来源), drives category and tag
+    remove: tuple[str, ...] = ()  # removed from the page before anything is read
+
+
 @dataclass(frozen=True)
 class Source:
     """One `[[sources]]` entry, validated."""
@@ -102,6 +138,23 @@ class Source:
     max_items: int = 500
     # eastmoney: the article link written into media posts ({infoCode}, {code})
     share_url: str = "http://choicewzp1.eastmoney.com/html_News/NewsShare.html?infoCode={infoCode}"
+    # page, listing: how article pages are read (None = automatic extraction)
+    selectors: Selectors | None = None
+    # listing: an HTML list (item_selector) or a JSON list (items_path), with per-item `fields`
+    # (CSS selectors relative to the item, or dotted paths); `article_url` builds the article (or
+    # text API) URL from those fields; `article_fields` are dotted paths in a JSON article answer
+    item_selector: str | None = None
+    items_path: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    article_url: str | None = None
+    article_fields: Mapping[str, str] = field(default_factory=dict)
+    allow_hosts: tuple[str, ...] = ()  # listing: hosts besides the listing's own ("*.x.com" too)
+    # feed: fetch the article page when an entry has only a summary ("auto"), always, or never
+    full_text: FullText = "auto"
+    category_map: Mapping[str, str] = field(default_factory=dict)  # entry category -> slug
+    include: tuple[str, ...] = ()  # regexes on title, body, author: an item must match one
+    exclude: tuple[str, ...] = ()  # regexes: an item matching any is not posted
+    dedupe: DedupeScope = "category"  # where the same article is stored only once
 
 
 @dataclass(frozen=True)
@@ -120,6 +173,7 @@ class RawItem:
     media: str | None = None  # media name (文章来源); drives category and tag when not fixed
     category: str | None = None  # fixed category slug from the source config
     tag: str | None = None  # fixed tag from the source config
+    author: str | None = None  # byline; only read by include/exclude filters
 
 
 @dataclass(frozen=True)
@@ -130,6 +184,8 @@ class AdapterResult:
     not_modified: bool = False  # the source itself answered 304: nothing to parse
     unchanged: int = 0  # items skipped because their own request answered 304
     errors: tuple[str, ...] = ()  # per-item failures; the other items are still returned
+    # problems that cost no item (full text not extracted: the summary was used instead)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +221,10 @@ class SourceResult:
     unchanged: int = 0
     error: str | None = None
     elapsed_ms: int = 0
+    duplicates: int = 0  # items already stored as another post of the same category (or site)
+    filtered: int = 0  # items left out by the source's include/exclude rules
+    degraded: str | None = None  # why the source looks broken (no items, lost fields), else None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,7 +233,17 @@ class RunReport:
 
     results: tuple[SourceResult, ...]
     feeds_written: tuple[str, ...] = ()
+    archived: tuple[str, ...] = ()  # post files moved to _archive/ by [retention]
 
     @property
     def ok(self) -> bool:
         return all(r.outcome != "error" for r in self.results)
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """The `[schedule]` table: defaults of the daemon (`aggregator run`)."""
+
+    interval: float = 300.0  # seconds, for sources without their own interval or cron
+    jitter: float | None = None  # seconds of random delay per run; None: 10% of the interval, <= 60
+    shutdown_grace: float = 20.0  # seconds in-flight work may take after SIGTERM/SIGINT

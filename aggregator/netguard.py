@@ -20,24 +20,41 @@ import contextlib
 import socket
 import ssl
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextvars import ContextVar
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Any
 
 import httpcore
 import httpx
 
-IPAddress = IPv4Address | IPv6Address
+from aggregator.addresses import (
+    IPAddress,
+    PrivateAllowlist,
+    allow_any_address,
+    host_key,
+    is_public_address,
+)
+
+__all__ = [
+    "AddressPolicy",
+    "BlockedAddress",
+    "BoundedDecoder",
+    "Deadline",
+    "DeadlineBackend",
+    "GuardedBackend",
+    "PrivateAllowlist",
+    "Resolver",
+    "allow_any_address",
+    "deadline_scope",
+    "describe_network_error",
+    "is_public_address",
+    "resolve_checked",
+    "system_resolver",
+]
+
 AddressPolicy = Callable[[IPAddress], bool]  # True when the address may be connected to
 Resolver = Callable[[str, int], Sequence[str]]  # (host, port) -> IP address strings
-
-# Ranges Python's `is_global` still counts as global (or that embed another address).
-_CGNAT = IPv4Network("100.64.0.0/10")  # RFC 6598; holds Alibaba Cloud's 100.100.100.200
-_NAT64 = IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: embeds an IPv4 address
-_NAT64_LOCAL = IPv6Network("64:ff9b:1::/48")  # RFC 8215 local-use translation
-_IPV4_COMPATIBLE = IPv6Network("::/96")  # deprecated ::a.b.c.d
-_SITE_LOCAL = IPv6Network("fec0::/10")  # deprecated, still routed inside some networks
 
 
 class BlockedAddress(Exception):
@@ -56,39 +73,6 @@ def _display(ip: IPAddress) -> str:
     return str(ip)
 
 
-def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses, looking through IPv6 embeddings."""
-    if isinstance(ip, IPv6Address):
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            return is_public_address(embedded)
-        if ip in _NAT64_LOCAL or ip in _IPV4_COMPATIBLE or ip in _SITE_LOCAL:
-            return False
-    elif ip in _CGNAT:
-        return False
-    return ip.is_global and not (
-        ip.is_multicast
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_private
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
-def _embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip in _NAT64:
-        return IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip.sixtofour  # 2002::/16 (6to4), else None
-
-
-def allow_any_address(ip: IPAddress) -> bool:
-    """The policy of `allow_private_networks = true`."""
-    return True
-
-
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address `getaddrinfo` gives for a TCP connection, in its order, without duplicates."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -96,14 +80,21 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def resolve_checked(
-    host: str, port: int, policy: AddressPolicy, resolver: Resolver
+    host: str,
+    port: int,
+    policy: AddressPolicy,
+    resolver: Resolver,
+    trusted_hosts: Container[str] = frozenset(),
 ) -> list[IPAddress]:
     """Resolve `host` once and validate every address; raise `BlockedAddress` on the first bad one.
 
     All addresses are checked, not just the first: a name with one public and one private record
-    must not reach the private one through a connection fallback.
+    must not reach the private one through a connection fallback. A host in `trusted_hosts`
+    (the allowlist's names) may resolve to anything.
     Resolver errors (`socket.gaierror`, `UnicodeError`) propagate to the caller.
     """
+    if host_key(host) in trusted_hosts:
+        policy = allow_any_address
     literal = _parse_ip(host)
     addresses = (
         [literal] if literal is not None else [_parse_ip_strict(a) for a in resolver(host, port)]
@@ -227,9 +218,15 @@ class DeadlineBackend(httpcore.SyncBackend):
 class GuardedBackend(DeadlineBackend):
     """Resolves once with `resolver`, validates every address with `policy`, connects to an IP."""
 
-    def __init__(self, policy: AddressPolicy, resolver: Resolver = system_resolver) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Resolver = system_resolver,
+        trusted_hosts: Container[str] = frozenset(),
+    ) -> None:
         self._policy = policy
         self._resolver = resolver
+        self._trusted_hosts = trusted_hosts
 
     def connect_tcp(
         self,
@@ -240,7 +237,9 @@ class GuardedBackend(DeadlineBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            addresses = resolve_checked(host, port, self._policy, self._resolver)
+            addresses = resolve_checked(
+                host, port, self._policy, self._resolver, self._trusted_hosts
+            )
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"name resolution failed for {host}") from exc
         last_error: httpcore.ConnectError | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import nh3
 from bs4 import BeautifulSoup
@@ -33,13 +33,17 @@ from aggregator.slugs import slugify
 
 __all__ = [
     "MAX_HTML_CHARS",
+    "MAX_LINK_CHARS",
     "MAX_NESTING",
     "clean_html",
     "digest_text",
+    "inert_markup",
+    "inert_text",
     "media_from_html",
     "parse_date",
     "plain_text",
     "render_body",
+    "safe_link",
     "sanitise_html",
     "slugify",
     "strip_xml_illegal",
@@ -47,6 +51,7 @@ __all__ = [
 
 MAX_HTML_CHARS = 1024 * 1024  # nh3 (html5ever) slows down quadratically on hostile input
 MAX_NESTING = 256  # deeper elements are flattened to their text before nh3 sees them
+MAX_LINK_CHARS = 4096  # an article link longer than this is junk (or an attack), never published
 
 # fmt: off
 ALLOWED_TAGS = frozenset({
@@ -90,6 +95,44 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _WHITESPACE = re.compile(r"\s+")
 
 _markdown = MarkdownIt("commonmark", {"html": True})
+
+
+# A post body is Markdown with raw HTML that Jekyll runs through Liquid and kramdown, neither of
+# which sanitises: `[x](javascript:...)` becomes a link, `{: onclick=...}` an attribute, `{% ... %}`
+# a Liquid tag. As character references these are plain text to every HTML and Markdown reader.
+_MARKDOWN_ACTIVE = str.maketrans({"[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;"})
+_LINK_SAFE = ":/?#[]@!$&'()*+,;=%~-._"  # RFC 3986 characters kept as they are in a link line
+
+
+def inert_markup(html: str) -> str:
+    """Sanitised HTML -> the same HTML, with nothing Markdown or Liquid could turn into markup."""
+    return html.translate(_MARKDOWN_ACTIVE)
+
+
+def inert_text(text: str) -> str:
+    """Plain text placed in a post body (digest, tag in the footer): one line, HTML- and
+    Markdown-inert."""
+    return html_lib.escape(_one_line(text), quote=False).translate(_MARKDOWN_ACTIVE)
+
+
+def safe_link(url: str) -> str:
+    """An absolute http(s) URL safe to write as `<url>` in Markdown, else "".
+
+    Spaces, quotes, `<>`, braces and non-ASCII are percent-encoded, so the link can neither end
+    the autolink early nor carry Liquid; other schemes (`javascript:`), relative URLs and links
+    longer than MAX_LINK_CHARS are dropped.
+    """
+    url = url.strip()
+    if len(url) > MAX_LINK_CHARS:
+        return ""
+    try:
+        parts = urlsplit(url)  # (also drops TAB/LF/CR, as browsers do)
+        hostname = parts.hostname
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in {"http", "https"} or not hostname:
+        return ""
+    return quote(url, safe=_LINK_SAFE)
 
 
 def strip_xml_illegal(text: str) -> str:
@@ -141,7 +184,7 @@ def clean_html(html: str, base_url: str | None = None) -> str:
     _unwrap_autolinks(soup)
     _centers_to_paragraphs(soup)
     _strip_indents(soup)
-    return _sanitise(soup.decode(), base_url).strip()
+    return inert_markup(_sanitise(soup.decode(), base_url).strip())
 
 
 def sanitise_html(html: str, base_url: str | None = None) -> str:

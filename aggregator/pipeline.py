@@ -12,18 +12,24 @@ fetched in full next time instead of being skipped by a 304.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from . import feeds, normalise, posts
-from .config import Config
+from . import canary, crashpoints, dedupe, filters, normalise, posts, publish, retention
+from .config import Config, configured_ports
 from .errors import SourceError, StoreError
-from .fetch import HttpFetcher
-from .models import Outcome, Post, RawItem, RunReport, Source, SourceResult
-from .sources import adapter_for
+from .health import HealthTracker
+from .hostlimit import HostLimiter
+from .models import Fetcher, Outcome, Post, RawItem, RunReport, Source, SourceResult
 from .store import Store
+
+if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` never needs them
+    from .fetch import HttpFetcher
 
 Clock = Callable[[], datetime]
 SITE_FEED = "feed.xml"
@@ -38,8 +44,19 @@ def body_renderer(config: Config) -> Callable[[str], str]:
     return functools.partial(normalise.render_body, base_url=config.site.url)
 
 
-def open_fetcher(config: Config) -> HttpFetcher:
-    return HttpFetcher(config.fetch)
+def open_fetcher(
+    config: Config, sources: Sequence[Source] = (), *, host_limiter: HostLimiter | None = None
+) -> HttpFetcher:
+    """The run's fetcher; ports written in `sources` (ad-hoc `--url`s) are allowed like the config's.
+
+    The daemon passes one `host_limiter` to every batch, so per-host limits hold across batches."""
+    settings = config.fetch
+    if settings.allowed_ports is not None and sources:
+        ports = settings.allowed_ports | configured_ports(sources)
+        settings = dataclasses.replace(settings, allowed_ports=ports)
+    from .fetch import HttpFetcher
+
+    return HttpFetcher(settings, host_limiter=host_limiter)
 
 
 def run_once(
@@ -50,53 +67,121 @@ def run_once(
     clock: Clock,
     sources: Sequence[Source] | None = None,
     on_result: Callable[[SourceResult], None] | None = None,
+    force: bool = False,
+    health: HealthTracker | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunReport:
-    """One pass over `sources` (default: all configured), then rebuild the feeds that changed."""
+    """One pass over `sources` (default: all configured), then rebuild the feeds that changed.
+
+    force=True sends no validators, so every list and article is fetched and re-normalised and
+    the posts whose content changed (after a selector or rule change) are rewritten.
+    `health` skips disabled / not-yet-due sources and records each outcome (see health.py);
+    `should_stop` is asked before each source (the daemon's shutdown: finish, don't start).
+    """
     results: list[SourceResult] = []
     changed_categories: set[str] = set()
+    store.clean_temp_files()  # left by a crashed run (a live writer's temp files are kept)
+    owed = store.feeds_pending()  # a run stopped between writing posts and rebuilding feeds
     for source in config.sources if sources is None else sources:
-        result, categories = _run_source(config, source, fetcher, store, clock)
+        if should_stop is not None and should_stop():
+            break
+        result, categories = _run_tracked(config, source, fetcher, store, clock, health, force)
         results.append(result)
         changed_categories |= categories
         if on_result:
             on_result(result)
-    written = rebuild_feeds(config, store, changed_categories)[0] if changed_categories else []
-    return RunReport(results=tuple(results), feeds_written=tuple(written))
+    written: list[str] = []
+    if owed:  # which categories that run touched is unknown: rebuild all, re-indexing the files
+        written = rebuild_feeds(config, store)[0]
+    elif changed_categories:
+        written = rebuild_feeds(config, store, changed_categories)[0]
+    if owed or changed_categories:
+        store.clear_feeds_pending()
+    archived: list[str] = []
+    if config.retention_days is not None:  # after the feeds: the index has every new post by now
+        zone = ZoneInfo(config.site.timezone)
+        archived = retention.archive_old_posts(store, config.retention_days, clock(), zone)
+    return RunReport(results=tuple(results), feeds_written=tuple(written), archived=tuple(archived))
+
+
+def _run_tracked(
+    config: Config,
+    source: Source,
+    fetcher: HttpFetcher,
+    store: Store,
+    clock: Clock,
+    health: HealthTracker | None,
+    force: bool,
+) -> tuple[SourceResult, set[str]]:
+    """_run_source between the health tracker's skip check and its record."""
+    if health is None or not health.tracks(source):
+        return _run_source(config, source, fetcher, store, clock, force=force)
+    skipped = health.skip(source)  # the tracker has its own, sub-second clock
+    if skipped is not None:
+        return skipped, set()
+    effective, watched = health.watch(source, fetcher)
+    result, categories = _run_source(
+        config, effective, fetcher, store, clock, force=force, adapter_fetcher=watched
+    )
+    health.record(source, result, watched)
+    return result, categories
 
 
 def _run_source(
-    config: Config, source: Source, fetcher: HttpFetcher, store: Store, clock: Clock
+    config: Config,
+    source: Source,
+    fetcher: HttpFetcher,
+    store: Store,
+    clock: Clock,
+    *,
+    force: bool = False,
+    adapter_fetcher: Fetcher | None = None,  # what the adapter fetches through (health watch)
 ) -> tuple[SourceResult, set[str]]:
     started = time.monotonic()
     # validators are kept per source: a URL two sources share (one article in two lists)
     # must look new to each of them
-    fetcher.validators = store.load_validators(source.name)
+    fetcher.validators = {} if force else store.load_validators(source.name)
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        found = adapter_for(source)(source, fetcher)
+        from .sources import adapter_for
+
+        found = adapter_for(source)(source, adapter_fetcher or fetcher)
     except SourceError as exc:
         return SourceResult(source.name, "error", error=str(exc), elapsed_ms=elapsed()), set()
+    crashpoints.reached("fetched")
     if found.not_modified:
         store.save_validators(source.name, fetcher.validators)
         return SourceResult(source.name, "not_modified", elapsed_ms=elapsed()), set()
 
-    counts = {"new": 0, "changed": 0, "unchanged": found.unchanged}
+    # canaries: a source that stops yielding, or whose items lose a field, is degraded and its
+    # items lacking that field are held back (see canary.py)
+    verdict = canary.check(found.items, found.unchanged, store.last_yield(source.name), clock())
+    if verdict.baseline is not None:
+        store.save_yield(source.name, *verdict.baseline)
+    counts = {"new": 0, "changed": 0, "unchanged": found.unchanged, "duplicates": 0, "filtered": 0}
+    held = 0
     categories: set[str] = set()
     errors = list(found.errors)
     for item in found.items:
+        if not filters.passes(item, source.include, source.exclude):
+            counts["filtered"] += 1
+            continue
+        if verdict.lost and not verdict.lost <= canary.item_fields(item, clock()):
+            held += 1
+            continue
         try:
             decision, post = _store_item(config, source, item, store, clock())
         except (SourceError, StoreError) as exc:
             errors.append(f"{item.key}: {exc}")
             continue
         counts[decision] += 1
-        if decision != "unchanged":
+        if decision in ("new", "changed"):
             categories.add(post.category)
 
-    if len(errors) == len(found.errors):
+    if len(errors) == len(found.errors) and verdict.degraded is None:
         store.save_validators(source.name, fetcher.validators)
     # else an item failed after its body was fetched: keep the old validators so it is refetched
     error = None
@@ -111,7 +196,16 @@ def _run_source(
         if counts["changed"]
         else "unchanged"
     )
-    report = SourceResult(source.name, outcome, error=error, elapsed_ms=elapsed(), **counts)
+    degraded = verdict.degraded and verdict.degraded + (f"; {held} held back" if held else "")
+    report = SourceResult(
+        source.name,
+        outcome,
+        error=error,
+        elapsed_ms=elapsed(),
+        degraded=degraded or None,
+        warnings=found.warnings,
+        **counts,
+    )
     return report, categories
 
 
@@ -136,36 +230,56 @@ def _store_item(
         first_seen=seen.first_seen if seen else now,
         now=now,
     )
+    article_ids = () if seen else dedupe.identities(item, source.type)
+    scope = None if source.dedupe == "global" else placement.category
+    if article_ids and store.find_article(article_ids, scope):
+        return "duplicates", candidate  # the same article is already a post (of another key)
     filename = seen.filename if seen else candidate.filename
     existing = store.read_post(filename, body_renderer(config))
     if seen and existing is None:
         # stored once, then removed or archived by the operator: never resurrect it
         return "unchanged", candidate
+    stored = dedupe.against_stored(existing, source.name, candidate.category, source.dedupe)
+    if stored == "duplicate":
+        return "duplicates", candidate  # another source's post: leave it alone
+    if stored == "twin":
+        twin = dedupe.as_twin(item, candidate.category)
+        return _store_item(config, source, twin, store, now)
     decision, post = posts.decide(existing, candidate, now)
     if decision != "unchanged":
+        store.mark_feeds_pending()  # before the write: a crash after it still owes the feeds
         store.write_post(post, filename)
     if placement.remember:
         store.remember_slug(*placement.remember)
     if not seen:
         store.remember(namespace, item.key, filename, post.first_seen)
+        store.remember_article(article_ids, post.category, filename)
     return decision, post
 
 
 def rebuild_feeds(
-    config: Config, store: Store, categories: Iterable[str] | None = None
+    config: Config, store: Store, categories: Iterable[str] | None = None, *, html: bool = False
 ) -> tuple[list[str], list[str]]:
     """Write feed.xml and the feeds of `categories` (all when None).
 
-    Returns the paths written and one line per post file that could not be read (skipped).
+    Returns the feed paths written and one line per post file that could not be read (skipped).
+    `html` also renders the standalone site into _site/ (see publish). Posts come from the store's index: only the newest `feed_entries` files of each feed are read.
+    A full rebuild (categories None) first re-indexes new and changed files on disk.
     """
-    all_posts, problems = store.read_posts(body_renderer(config))
-    wanted = {p.category for p in all_posts} if categories is None else set(categories)
+    render = body_renderer(config)
+    limit = config.feed_entries
+    store.sync_index(full=categories is None)
+    problems = store.index_problems() if categories is None else []
+    wanted = set(store.index_categories()) if categories is None else set(categories)
+    site_posts, unreadable = store.newest_posts(None, limit, render)
+    problems += unreadable
     site = config.site
     written: list[str] = []
-    jobs = [(SITE_FEED, site.title, f"{site.url}/", all_posts)]
+    jobs = [(SITE_FEED, site.title, f"{site.url}/", site_posts)]
     for category in sorted(wanted):
-        in_category = [p for p in all_posts if p.category == category]
-        tag = in_category[0].tag if in_category else category
+        in_category, unreadable = store.newest_posts(category, limit, render)
+        problems += unreadable
+        tag = store.category_tag(category) or category
         jobs.append(
             (
                 category_feed_path(category),
@@ -174,15 +288,17 @@ def rebuild_feeds(
                 in_category,
             )
         )
-    for path, title, html_url, selected in jobs:
-        data = feeds.build_atom(
-            selected,
-            site=site,
-            path=path,
-            title=title,
-            limit=config.feed_entries,
-            html_url=html_url,
-        )
-        if store.write_file(path, data):
-            written.append(path)
-    return written, problems
+    # publish writes these feeds (with JSON twins, RFC 5005 archives, WebSub links; the `feed`
+    # crash point before each) and what depends on the changed categories: tag feeds, category
+    # pages, OPML, the _site/ pages
+    done = publish.publish(
+        config,
+        store,
+        [publish.spec_for_path(*job) for job in jobs],
+        lambda: store.read_posts(render)[0],
+        wanted,
+        full=categories is None,
+        html=html,
+    )
+    written += done.feeds
+    return written, problems + done.problems

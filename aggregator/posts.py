@@ -12,7 +12,6 @@ separated by blank lines, with no trailing newline.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from . import normalise
+from . import normalise, slugs
 from .models import Post, RawItem, SiteSettings
 
 
@@ -67,6 +66,11 @@ def assign_slug(
         return overrides[name], overrides[name] != known.get(name)
     if name in known:
         return known[name], False
+    # another spelling of a known name (NFD, full-width, zero-width space) is that name
+    key = slugs.name_key(name)
+    spelling = next((n for n in (*overrides, *known) if slugs.name_key(n) == key), None)
+    if spelling is not None:
+        return overrides.get(spelling) or known[spelling], False
     base = normalise.slugify(name)
     taken = set(known.values()) | set(overrides.values())
     slug, n = base, 1
@@ -85,8 +89,8 @@ def site_without_scheme(site_url: str) -> str:
 def compose_body(*, article_html: str, digest: str | None, link: str, footer: str) -> str:
     parts = []
     if digest:
-        # the digest is plain text; escape it so Markdown/HTML never reads markup into it
-        parts.append("> " + html.escape(digest, quote=False))
+        # the digest is plain text; escape it so Markdown/HTML/Liquid never read markup into it
+        parts.append("> " + normalise.inert_text(digest))
     parts += [article_html.strip("\n"), f"<{link}>" if link else "", footer]
     return "\n\n".join(p for p in parts if p)
 
@@ -102,11 +106,16 @@ def make_post(
 ) -> Post:
     """Build the post for an item. `first_seen` stands in for a missing date, so the file never moves."""
     zone = ZoneInfo(site.timezone)
-    article = normalise.clean_html(item.html, base_url=item.link or None)
+    link = normalise.safe_link(item.link)  # only http(s), never able to end `<link>` early
+    article = normalise.clean_html(item.html, base_url=link or None)
     digest = normalise.digest_text(item.digest) if item.digest else None
-    footer = site.footer.format(tag=tag, category=category, site=site_without_scheme(site.url))
-    body = compose_body(article_html=article, digest=digest, link=item.link, footer=footer)
+    footer = site.footer.format(
+        tag=normalise.inert_text(tag), category=category, site=site_without_scheme(site.url)
+    )
+    body = compose_body(article_html=article, digest=digest, link=link, footer=footer)
     published = normalise.parse_date(item.date_text, item.timezone, now) or first_seen
+    # a future date was clamped to the fetch time; clamping to the first fetch keeps it still
+    published = min(published, first_seen)
     return Post(
         post_id=item.key,
         title=normalise.plain_text(item.title),
@@ -115,7 +124,7 @@ def make_post(
         tag=tag,
         body=body,
         content_html=normalise.render_body(body, base_url=site.url),
-        source_url=item.link,
+        source_url=link,
         guid=item.guid,
         source_name=item.source_name,
         first_seen=first_seen.astimezone(zone),

@@ -12,9 +12,7 @@ import hashlib
 import re
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
-
-__all__ = ["MAX_SLUG_LENGTH", "slugify"]
+__all__ = ["MAX_SLUG_LENGTH", "name_key", "slugify"]
 
 MAX_SLUG_LENGTH = 80
 
@@ -27,6 +25,12 @@ _RESERVED = frozenset(
 )
 
 
+def name_key(name: str) -> str:
+    """What makes two spellings one name: NFC/NFD, full-width/ASCII, case and invisible
+    characters do not (`ＣＣＴＶ`, `cctv` and `CC\u200bTV` are one category)."""
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", name)).casefold().strip()
+
+
 def slugify(name: str) -> str:
     """Return the pinyin slug of `name`: `人民邮电报` -> `renminyoudianbao`.
 
@@ -34,6 +38,9 @@ def slugify(name: str) -> str:
     pinyin joined without a separator, Latin letters lose their accents, then every run of
     other characters becomes one '-'. An empty result gets `misc-<hash of the name>`.
     """
+    # imported here: loading its dictionaries takes ~0.2 s, which `build` and `--help` never need
+    from pypinyin import Style, lazy_pinyin
+
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", name))
     text = "".join(lazy_pinyin(text, style=Style.NORMAL))
     # Café -> Cafe: drop the combining marks left by decomposition.

@@ -8,7 +8,7 @@ Layout (the storage dir is a Jekyll site root):
 
 Every file is replaced atomically (temp file in the same dir, fsync, os.replace, fsync of the dir),
 so a reader or a crash sees the old bytes or the new ones, never a mix. Temp files are named
-`.tmp-aggregator-<hex>`: a dot-name without `.md`/`.xml`, so Jekyll never publishes one, and
+`.tmp-aggregator-<pid>-<hex>`: a dot-name without `.md`/`.xml`, so Jekyll never publishes one, and
 `clean_temp_files` can find the ones a crash left behind.
 """
 
@@ -18,13 +18,14 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from . import articledb, crashpoints, healthdb, postindex
 from .errors import StoreError
 from .models import Post, Validators
 from .postfile import DEFAULT_ZONE, parse_post, render_post
@@ -34,8 +35,12 @@ __all__ = ["POSTS_DIR", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
 POSTS_DIR = "_posts"
 STATE_DIR = ".aggregator"
 STATE_FILE = "state.sqlite"
+FEEDS_PENDING = "feeds-pending"  # in STATE_DIR: posts were written, their feeds not yet rebuilt
 TEMP_PREFIX = ".tmp-aggregator-"
-SCHEMA_VERSION = 1
+ARCHIVE_DIR = "_archive"  # posts moved out of _posts/ by [retention]; still in the feeds
+# 2: the post index (postindex.INDEX_SCHEMA); 3: source health (healthdb.HEALTH_SCHEMA);
+# 4: article identities and source yields (articledb.ARTICLE_SCHEMA)
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS validators (
@@ -77,6 +82,7 @@ class Store:
             raise StoreError(f"storage dir {self.root} exists and is not a directory")
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._feeds_marked = False  # this process wrote the feeds-pending mark
 
     @property
     def posts_dir(self) -> Path:
@@ -177,15 +183,48 @@ class Store:
                 (source, key, filename, first_seen.isoformat()),
             )
 
+    # ------------------------------------------------------------ state: duplicates, canaries
+
+    def find_article(self, identities: Sequence[str], category: str | None) -> str | None:
+        """The post file already holding one of `identities` in `category` (None: anywhere)."""
+        with self._reading() as db:
+            return articledb.find(db, identities, category)
+
+    def remember_article(self, identities: Sequence[str], category: str, filename: str) -> None:
+        with self._writing() as db:
+            articledb.remember(db, identities, category, filename)
+
+    def last_yield(self, source: str) -> tuple[int, frozenset[str]] | None:
+        """Items and item fields of the source's last healthy pass (see canary)."""
+        with self._reading() as db:
+            return articledb.last_yield(db, source)
+
+    def save_yield(self, source: str, items: int, fields: frozenset[str]) -> None:
+        with self._writing() as db:
+            articledb.save_yield(db, source, items, fields)
+
     # ------------------------------------------------------------ post files
 
-    def read_post(self, filename: str, render: Callable[[str], str]) -> Post | None:
-        """The post stored as `_posts/<filename>`, or None when there is no such file."""
+    def read_post(
+        self, filename: str, render: Callable[[str], str], *, archived: bool = False
+    ) -> Post | None:
+        """The post stored as `_posts/<filename>`, or None when there is no such file.
+
+        archived=True also looks in `_archive/` (feeds do; deciding new/changed never does, so an
+        archived post is never written back to `_posts/`)."""
         path = self._post_path(filename)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return None
+            if not archived:
+                return None
+            path = self._inside_root(self.root / ARCHIVE_DIR / filename, filename)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return parse_post(data, filename, render, zone=self.post_zone)
@@ -195,6 +234,66 @@ class Store:
         path = self._post_path(filename)
         self._make_dir(path.parent)
         _atomic_write(path, render_post(post))
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise StoreError(f"cannot stat {path}: {exc.strerror or exc}") from exc
+        with self._writing() as db:
+            postindex.upsert(db, [postindex.row_for_post(post, filename, stat)])
+
+    # ------------------------------------------------------------ post index (see postindex)
+
+    def sync_index(self, *, full: bool = True) -> None:
+        """Bring the post index in line with `_posts/`, reading only new and changed files.
+
+        With full=False it runs only when the index was never synced (the first run after an
+        upgrade); after that write_post keeps it complete.
+        """
+        with self._writing() as db:
+            if full or not postindex.is_synced(db):
+                postindex.sync(db, [self.posts_dir, self.root / ARCHIVE_DIR], self.post_zone)
+
+    def newest_posts(
+        self, category: str | None, limit: int, render: Callable[[str], str]
+    ) -> tuple[list[Post], list[str]]:
+        """The newest `limit` posts of `category` (None: the whole site) by the index, plus one
+        line per file that could not be read. A file removed or broken since it was indexed is
+        dropped (or marked) and the next one taken."""
+        posts: list[Post] = []
+        problems: list[str] = []
+        while len(posts) < limit:
+            with self._reading() as db:
+                names = postindex.newest(db, category, limit - len(posts), offset=len(posts))
+            if not names:
+                break
+            for name in names:
+                try:
+                    post = self.read_post(name, render, archived=True)
+                except StoreError as exc:
+                    problems.append(str(exc))
+                    with self._writing() as db:
+                        postindex.forget(db, name, str(exc))
+                    continue
+                if post is None:
+                    with self._writing() as db:
+                        postindex.forget(db, name, None)
+                    continue
+                posts.append(post)
+        return posts, problems
+
+    def index_categories(self) -> list[str]:
+        with self._reading() as db:
+            return postindex.categories(db)
+
+    def category_tag(self, category: str) -> str | None:
+        """The tag of the category's first post file by name."""
+        with self._reading() as db:
+            return postindex.first_tag(db, category)
+
+    def index_problems(self) -> list[str]:
+        """One line per indexed file that cannot be read as a post, by file name."""
+        with self._reading() as db:
+            return postindex.problems(db)
 
     def read_posts(self, render: Callable[[str], str]) -> tuple[list[Post], list[str]]:
         """Every `_posts/*.md` by file name, plus one line per file that could not be read."""
@@ -240,8 +339,16 @@ class Store:
         _atomic_write(path, data)
         return True
 
+    def has_file(self, relpath: str) -> bool:
+        """True when `<root>/<relpath>` exists (a file, dir or link: anything not to overwrite)."""
+        return os.path.lexists(self.root.joinpath(*PurePosixPath(relpath).parts))
+
     def clean_temp_files(self) -> int:
-        """Remove temp files a crash left behind anywhere in the site; returns how many."""
+        """Remove temp files a crash left behind anywhere in the site; returns how many.
+
+        A temp file names the pid that writes it; those of a live process (a concurrent run, or
+        this one) are left alone, so cleaning never breaks a write in progress.
+        """
         if not self.root.is_dir():
             return 0
         removed = 0
@@ -249,11 +356,33 @@ class Store:
             # write_file never writes below a dot-dir, so skip .git, .aggregator, ...
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
-                if name.startswith(TEMP_PREFIX):
+                if name.startswith(TEMP_PREFIX) and not _writer_alive(name):
                     with suppress(FileNotFoundError):
                         os.unlink(os.path.join(dirpath, name))
                         removed += 1
         return removed
+
+    # ------------------------------------------------------------ feeds owed after a crash
+
+    def mark_feeds_pending(self) -> None:
+        """Record that posts are being written whose feeds are not rebuilt yet (call before the
+        first post write of a run). A crash leaves the mark, and the next run rebuilds every feed."""
+        if self._feeds_marked:
+            return
+        path = self.root / STATE_DIR / FEEDS_PENDING
+        self._make_dir(path.parent)
+        _atomic_write(path, b"")
+        self._feeds_marked = True
+
+    def feeds_pending(self) -> bool:
+        """Did a run write posts and stop before rebuilding their feeds?"""
+        return (self.root / STATE_DIR / FEEDS_PENDING).exists()
+
+    def clear_feeds_pending(self) -> None:
+        """The feeds are rebuilt: drop the mark."""
+        with suppress(FileNotFoundError):
+            os.unlink(self.root / STATE_DIR / FEEDS_PENDING)
+        self._feeds_marked = False
 
     # ------------------------------------------------------------ paths
 
@@ -286,6 +415,31 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
 
+    # ------------------------------------------------------------ retention and health
+
+    def archive_post(self, filename: str) -> bool:
+        """Move `_posts/<filename>` to `_archive/<filename>` (one rename: atomic); False when the
+        file is not in `_posts/`. Its index row stays, so feeds keep the post."""
+        source = self._post_path(filename)
+        target = self._inside_root(self.root / ARCHIVE_DIR / filename, filename)
+        self._make_dir(target.parent)
+        try:
+            os.replace(source, target)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
+        _fsync_dir(target.parent)
+        _fsync_dir(source.parent)
+        return True
+
+    @contextmanager
+    def state(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """The state database for modules that keep their own tables (healthdb); write=True runs
+        the block as one BEGIN IMMEDIATE transaction."""
+        with self._writing() if write else self._reading() as db:
+            yield db
+
     # ------------------------------------------------------------ database
 
     def _connect(self) -> sqlite3.Connection:
@@ -299,6 +453,10 @@ class Store:
         try:
             db.execute("PRAGMA busy_timeout = 5000")
             db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a commit survives a crash of the program, only a power loss can undo
+            # the last ones (the state then matches slightly older post files, which a fetch
+            # reconciles); saves an fsync per commit, i.e. per item stored.
+            db.execute("PRAGMA synchronous = NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
@@ -307,7 +465,13 @@ class Store:
                 )
             if version < SCHEMA_VERSION:
                 db.execute("BEGIN IMMEDIATE")
-                for statement in _SCHEMA.split(";"):
+                # every statement is CREATE ... IF NOT EXISTS: running all of them upgrades any
+                # older version
+                schema = (
+                    f"{_SCHEMA};{postindex.INDEX_SCHEMA};{healthdb.HEALTH_SCHEMA};"
+                    f"{articledb.ARTICLE_SCHEMA}"
+                )
+                for statement in schema.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -343,7 +507,9 @@ class Store:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
+                crashpoints.reached("before-commit")
                 db.execute("COMMIT")
+                crashpoints.reached("after-commit")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot write state {self.state_path}: {exc}") from exc
 
@@ -363,7 +529,7 @@ def _check_post_name(filename: str) -> None:
 def _atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers and crashes see the old or the new bytes."""
     directory = path.parent
-    temp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+    temp = directory / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
     try:
         # O_EXCL: never write through a file or symlink that is already there; 0o666 & umask
         # gives the same permissions as any file the user creates (mkstemp would give 0600).
@@ -375,6 +541,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crashpoints.reached("before-replace")
         os.replace(temp, path)
     except BaseException as exc:
         with suppress(OSError):
@@ -383,6 +550,24 @@ def _atomic_write(path: Path, data: bytes) -> None:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     _fsync_dir(directory)
+    crashpoints.reached("after-replace")
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Is the process that named this temp file (`<prefix><pid>-<hex>`) still running?"""
+    pid_text = temp_name[len(TEMP_PREFIX) :].partition("-")[0]
+    if not pid_text.isdigit():
+        return False  # an older name without a pid: its writer is long gone
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -74,7 +74,8 @@ SOURCE_PREFIX = MINIMAL + '\n[[sources]]\nname = "second"\ntype = "eastmoney"\n'
         ),
         (
             MINIMAL + "[fetch]\nallow_private_networks = 1\n",
-            "fetch.allow_private_networks: expected true or false, got integer",
+            "fetch.allow_private_networks: expected true, false or a list of CIDRs / host names,"
+            " got integer",
         ),
         (
             MINIMAL.replace('"Asia', '"Asia').replace(

@@ -112,7 +112,11 @@ def test_first_fetch_matches_the_golden_tree(site: Path) -> None:
         "em-media: 7 new, 0 changed, 0 unchanged",
         "feeds written: feed.xml, feed/21shijijingjibaodao.xml, feed/emnews.xml, "
         "feed/meirijingjixinwen.xml, feed/quanshangzhongguo.xml, feed/renminyoudianbao.xml, "
-        "feed/yangshixinwenkehuduan.xml, feed/zhongguojijinbao.xml, feed/zhongguozhengquanbao.xml",
+        "feed/yangshixinwenkehuduan.xml, feed/zhongguojijinbao.xml, feed/zhongguozhengquanbao.xml, "
+        "feed/by_tag/21shijijingjibaodaoxinwen.xml, feed/by_tag/dongcaigundongxinwen.xml, "
+        "feed/by_tag/meirijingjixinwenxinwen.xml, feed/by_tag/quanshangzhongguoxinwen.xml, "
+        "feed/by_tag/renminyoudianbaoxinwen.xml, feed/by_tag/yangshixinwenkehuduanxinwen.xml, "
+        "feed/by_tag/zhongguojijinbaoxinwen.xml, feed/by_tag/zhongguozhengquanbaoxinwen.xml",
     ]
     produced = tree(site / "storage")
     if UPDATE_GOLDEN:
@@ -183,7 +187,12 @@ def test_a_changed_article_rewrites_exactly_its_post_and_feeds(
     assert result.output.splitlines()[1].startswith("em-media: 0 new, 1 changed, 6 unchanged")
     after = tree(site / "storage")
     changed = sorted(k for k in after if after[k] != before.get(k))
-    assert changed == [SEED_FILE, "feed.xml", "feed/renminyoudianbao.xml"]
+    assert changed == [
+        SEED_FILE,
+        "feed.xml",
+        "feed/by_tag/renminyoudianbaoxinwen.xml",
+        "feed/renminyoudianbao.xml",
+    ]
     post = after[SEED_FILE].decode()
     assert "为“十四五”期间我国工业绿色发展描绘了新蓝图" in post
     assert "\nupdated: 2022-06-02 08:00:00 +0800\n" in post
@@ -280,9 +289,10 @@ def test_fetch_url_takes_a_share_link(site: Path, em: FakeEastmoney) -> None:
 
 
 def test_fetch_url_rejects_unknown_urls(site: Path) -> None:
-    result = run(site, "fetch", "--url", "http://example.com/feed.xml")
+    # any http(s) URL is read as an article page; anything else is a usage error
+    result = run(site, "fetch", "--url", "ftp://example.com/feed.xml")
     assert result.exit_code == 2
-    assert "no adapter for this URL" in result.output
+    assert "not an absolute http(s) URL" in result.output
 
 
 @pytest.mark.parametrize("command", [[], ["fetch"], ["build"]])

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from ..models import AdapterResult, Fetcher, Source
 from .eastmoney import fetch_eastmoney
+from .feed import fetch_feed
+from .listing import fetch_listing
+from .page import fetch_page
 
 Adapter = Callable[[Source, Fetcher], AdapterResult]
 
 ADAPTERS: dict[str, Adapter] = {
     "eastmoney": fetch_eastmoney,
+    "feed": fetch_feed,
+    "page": fetch_page,
+    "listing": fetch_listing,
 }
 
 _EASTMONEY_SHARE = re.compile(
@@ -24,5 +31,12 @@ def adapter_for(source: Source) -> Adapter:
 
 
 def guess_type(url: str) -> str | None:
-    """The source type of an ad-hoc `fetch --url`, or None when no adapter understands it."""
-    return "eastmoney" if _EASTMONEY_SHARE.match(url) else None
+    """The source type of an ad-hoc `fetch --url`, or None when no adapter understands it.
+
+    eastmoney share links keep their adapter (its text API has the clean body); any other
+    http(s) URL is read as one article page.
+    """
+    if _EASTMONEY_SHARE.match(url):
+        return "eastmoney"
+    parts = urlsplit(url)
+    return "page" if parts.scheme in ("http", "https") and parts.hostname else None

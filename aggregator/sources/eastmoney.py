@@ -30,7 +30,8 @@ from aggregator.models import AdapterResult, Fetcher, FetchResult, RawItem, Sour
 
 DEFAULT_TEXT_API: Final = "http://choicewzp1.eastmoney.com/NewsData/GetNewsText.do?id={infoCode}"
 CANONICAL_ARTICLE_URL: Final = "http://finance.eastmoney.com/a/{code}.html"
-TEXT_WORKERS: Final = 4
+# Bodies in flight at once; the fetcher's per-host limit ([fetch] per_host, default 2) caps it further.
+TEXT_WORKERS: Final = 16
 
 _INFO_CODE = re.compile(r"NW(\d{18})")
 _CODE = re.compile(r"\d{18}")

@@ -1,0 +1,310 @@
+"""The post index: one SQLite row per post file, so feeds are built from the newest N posts of a
+category without reading every file.
+
+    post_index(filename, post_id, category, tag, sort_key, mtime_ns, size, problem)
+
+`sort_key` is the UTC timestamp of `updated` (else `date`): with `post_id` it orders rows exactly as
+feeds.sort_newest_first orders posts. A file that cannot be read as a post keeps a row with its
+one-line `problem` (so `build` lists it every time) and no category.
+
+Who keeps it current:
+  * Store.write_post upserts the row of every post it writes (from the Post, no re-read);
+  * `sync` compares the directory with the rows (name, mtime, size) and reads only the files that
+    are new or changed: the first run after an upgrade, `aggregator build`, hand-edited posts.
+    Its front-matter reader has a fast path for the lines our writer and the seed site produce and
+    falls back to the full YAML parse (postfile.parse_post) for anything else.
+
+Everything here takes an open connection; Store owns the connection and its transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+
+from .errors import StoreError
+from .models import Post
+from .postfile import parse_filename, parse_post
+
+__all__ = ["INDEX_SCHEMA", "IndexRow", "newest", "row_for_post", "sync", "upsert"]
+
+INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS post_index (
+    filename TEXT PRIMARY KEY,
+    post_id TEXT NOT NULL,
+    category TEXT,
+    tag TEXT,
+    sort_key REAL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    problem TEXT
+);
+CREATE INDEX IF NOT EXISTS post_index_newest ON post_index (category, sort_key, post_id);
+CREATE INDEX IF NOT EXISTS post_index_site ON post_index (sort_key, post_id);
+CREATE TABLE IF NOT EXISTS post_index_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    filename: str
+    post_id: str
+    category: str | None
+    tag: str | None
+    sort_key: float | None
+    mtime_ns: int
+    size: int
+    problem: str | None = None
+
+
+def row_for_post(post: Post, filename: str, stat: os.stat_result) -> IndexRow:
+    newest = post.updated if post.updated is not None else post.date
+    return IndexRow(
+        filename,
+        post.post_id,
+        post.category,
+        post.tag,
+        newest.timestamp(),
+        stat.st_mtime_ns,
+        stat.st_size,
+    )
+
+
+def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO post_index"
+        " (filename, post_id, category, tag, sort_key, mtime_ns, size, problem)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (r.filename, r.post_id, r.category, r.tag, r.sort_key, r.mtime_ns, r.size, r.problem)
+            for r in rows
+        ],
+    )
+
+
+def is_synced(db: sqlite3.Connection) -> bool:
+    """True once a full sync has run: from then on write_post keeps the index complete."""
+    row = db.execute("SELECT value FROM post_index_state WHERE name = 'synced'").fetchone()
+    return row is not None
+
+
+def sync(db: sqlite3.Connection, posts_dirs: Sequence[Path], zone: tzinfo) -> None:
+    """Make the index match the files in `posts_dirs` (`_posts/`, then `_archive/`, where
+    retention moves old posts that feeds still list): read new and changed files, drop the rows
+    of removed ones. A name in two dirs counts once, from the first."""
+    known = {
+        name: (mtime, size)
+        for name, mtime, size in db.execute("SELECT filename, mtime_ns, size FROM post_index")
+    }
+    changed: list[IndexRow] = []
+    present: set[str] = set()
+    entries: list[os.DirEntry[str]] = []
+    for posts_dir in posts_dirs:
+        try:
+            entries += os.scandir(posts_dir)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot list {posts_dir}: {exc.strerror or exc}") from exc
+    for entry in entries:
+        if entry.name in present or not entry.name.endswith(".md") or entry.name.startswith("."):
+            continue
+        try:
+            if not entry.is_file():
+                continue
+            stat = entry.stat()
+        except FileNotFoundError:
+            continue
+        present.add(entry.name)
+        if known.get(entry.name) == (stat.st_mtime_ns, stat.st_size):
+            continue
+        changed.append(_read_row(Path(entry.path), entry.name, stat, zone))
+    gone = [(name,) for name in known.keys() - present]
+    db.executemany("DELETE FROM post_index WHERE filename = ?", gone)
+    upsert(db, changed)
+    db.execute("INSERT OR REPLACE INTO post_index_state (name, value) VALUES ('synced', '1')")
+
+
+def newest(db: sqlite3.Connection, category: str | None, limit: int, offset: int = 0) -> list[str]:
+    """File names of the newest readable posts (of `category`, or of the whole site)."""
+    if category is None:
+        rows = db.execute(
+            "SELECT filename FROM post_index WHERE problem IS NULL"
+            " ORDER BY sort_key DESC, post_id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+    else:
+        rows = db.execute(
+            "SELECT filename FROM post_index WHERE problem IS NULL AND category = ?"
+            " ORDER BY sort_key DESC, post_id DESC LIMIT ? OFFSET ?",
+            (category, limit, offset),
+        )
+    return [name for (name,) in rows]
+
+
+def categories(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute(
+        "SELECT DISTINCT category FROM post_index WHERE problem IS NULL ORDER BY category"
+    )
+    return [name for (name,) in rows]
+
+
+def first_tag(db: sqlite3.Connection, category: str) -> str | None:
+    """The tag of the category's first post file by name (what a full read would see first)."""
+    row = db.execute(
+        "SELECT tag FROM post_index WHERE problem IS NULL AND category = ?"
+        " ORDER BY filename LIMIT 1",
+        (category,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def problems(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT problem FROM post_index WHERE problem IS NOT NULL ORDER BY filename")
+    return [problem for (problem,) in rows]
+
+
+def forget(db: sqlite3.Connection, filename: str, problem: str | None) -> None:
+    """A file chosen from the index turned out missing (drop it) or unreadable (mark it)."""
+    if problem is None:
+        db.execute("DELETE FROM post_index WHERE filename = ?", (filename,))
+    else:
+        db.execute(
+            "UPDATE post_index SET problem = ?, category = NULL WHERE filename = ?",
+            (problem, filename),
+        )
+
+
+# ---------------------------------------------------------------- reading one file's front matter
+
+# The lines render_post and the seed site write: `key: value` where a value is a date (the keys read
+# as dates), a double-quoted string without escapes, or a plain word. Checked by one regex over the
+# whole front matter; anything else goes through the full YAML parse.
+_DATE_KEYS = "date|updated|fetched_at"
+_DATE_TEXT = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
+_QUOTED_TEXT = r'"[^"\\\x00-\x1f]*"'
+_PLAIN_TEXT = r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9_\-\u3000-\u303f\u3400-\u9fff\uff00-\uffef]*"
+_SIMPLE_FRONT = re.compile(
+    rf"---\n((?:(?:{_DATE_KEYS}): {_DATE_TEXT}\n"
+    rf"|(?!(?:{_DATE_KEYS}):)[a-z_]+: (?:{_QUOTED_TEXT}|{_PLAIN_TEXT})\n)+)---\n"
+)
+_WANTED_LINE = re.compile(rf"^({_DATE_KEYS}|categories|category|tags|tag): (.*)$", re.M)
+_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+# plain scalars YAML 1.1 reads as something else than a string (ints, dates, booleans, null)
+_NOT_A_STRING = re.compile(r"[0-9_]+|0[bx][0-9a-fA-F_]*|\d{4}-\d\d?-\d\d?.*")
+_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+_YAML_WORDS = frozenset(
+    [
+        "y",
+        "Y",
+        "n",
+        "N",
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "null",
+        "Null",
+        "NULL",
+    ]
+)
+
+
+def _read_row(path: Path, filename: str, stat: os.stat_result, zone: tzinfo) -> IndexRow:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problem = f"cannot read {path}: {exc.strerror or exc}"
+        return IndexRow(
+            filename, filename, None, None, None, stat.st_mtime_ns, stat.st_size, problem
+        )
+    fast = _fast_row(data, filename, stat)
+    if fast is not None:
+        return fast
+    try:
+        post = parse_post(data, filename, _no_render, zone=zone)
+    except StoreError as exc:  # PostFileError names the file
+        return IndexRow(
+            filename, filename, None, None, None, stat.st_mtime_ns, stat.st_size, str(exc)
+        )
+    return row_for_post(post, filename, stat)
+
+
+def _no_render(body: str) -> str:
+    return ""
+
+
+def _fast_row(data: bytes, filename: str, stat: os.stat_result) -> IndexRow | None:
+    """The row from a front matter of simple lines only; None when the full parse must decide."""
+    try:
+        post_id = parse_filename(filename)
+        match = _SIMPLE_FRONT.match(data.decode("utf-8"))
+    except (StoreError, UnicodeDecodeError):
+        return None
+    if match is None:
+        return None
+    found = _WANTED_LINE.findall(match.group(1))
+    values = dict(found)
+    if len(values) != len(found):
+        return None  # a key given twice: let YAML decide
+    dates = {key: _date(values[key]) for key in ("date", "updated", "fetched_at") if key in values}
+    date = dates.get("date")
+    if date is None or None in dates.values():
+        return None  # no date, or one that does not exist: the full parse names the problem
+    texts = []
+    for keys in (("categories", "category"), ("tags", "tag")):
+        value = next((values[key] for key in keys if key in values), "")
+        if value.startswith('"'):
+            value = value[1:-1]
+        elif value and (_NOT_A_STRING.fullmatch(value) or value in _YAML_WORDS):
+            return None
+        texts.append(value)
+    updated = dates.get("updated")
+    newest = updated if updated is not None else date
+    return IndexRow(
+        filename, post_id, texts[0], texts[1], newest.timestamp(), stat.st_mtime_ns, stat.st_size
+    )
+
+
+def _date(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, sign, off_h, off_m = match.groups()
+    offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=timezone(offset),
+        )
+    except ValueError:
+        return None
