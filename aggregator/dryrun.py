@@ -20,7 +20,7 @@ from typing import Final
 
 from .errors import StoreError
 from .models import Post
-from .normalise import plain_text
+from .normalise import plain_text, render_body
 from .postfile import DEFAULT_ZONE, format_date
 from .store import Store
 
@@ -92,7 +92,8 @@ class DryRunStore(Store):
 def describe(filename: str, post: Post) -> str:
     """The lines `fetch --dry-run` prints for one post it would write."""
     kind = "changed" if post.updated is not None else "new"
-    text = plain_text(post.content_html, limit=TEXT_CHARS)
+    # the pipeline leaves content_html to the feeds; the text is the same without a base URL
+    text = plain_text(post.content_html or render_body(post.body), limit=TEXT_CHARS)
     return "\n".join(
         (
             f"{kind}: _posts/{filename}",

@@ -125,12 +125,31 @@ class HttpFetcher:
         conditional: bool = True,
     ) -> FetchResult:
         """GET `url`; `proxy` overrides `settings.proxy` ("" forces a direct connection)."""
+        return self.get_with(
+            self.validators, url, headers=headers, proxy=proxy, conditional=conditional
+        )
+
+    def for_source(self, validators: MutableMapping[str, Validators]) -> SourceFetcher:
+        """A view that shares this fetcher's clients and host limits but keeps `validators` of its
+        own, so several sources can be fetched at once from different threads."""
+        return SourceFetcher(self, validators)
+
+    def get_with(
+        self,
+        validators: MutableMapping[str, Validators],
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        conditional: bool = True,
+    ) -> FetchResult:
+        """`get` reading and updating `validators` instead of `self.validators`."""
         effective_proxy = self.settings.proxy if proxy is None else (proxy or None)
         try:
             hop_headers = httpx.Headers(headers or {})
         except UnicodeError as exc:  # httpx sends header values as ASCII
             raise FetchError(url, f"{url}: header values must be ASCII: {exc}") from exc
-        stored = self.validators.get(url) if conditional else None
+        stored = validators.get(url) if conditional else None
         if stored is not None:
             if stored.etag is not None:
                 hop_headers["If-None-Match"] = stored.etag
@@ -140,7 +159,9 @@ class HttpFetcher:
         with self.host_limiter.slot(host_of(url)):
             deadline = Deadline(self.settings.deadline, self._clock)
             with deadline_scope(deadline):
-                return self._follow(url, hop_headers, effective_proxy, deadline, conditional)
+                return self._follow(
+                    url, hop_headers, effective_proxy, deadline, validators if conditional else None
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -167,7 +188,7 @@ class HttpFetcher:
         hop_headers: httpx.Headers,
         proxy: str | None,
         deadline: Deadline,
-        conditional: bool,
+        validators: MutableMapping[str, Validators] | None,  # None: not a conditional request
     ) -> FetchResult:
         current = _checked_url(original, original)
         visited: list[str] = []
@@ -181,7 +202,7 @@ class HttpFetcher:
                 status = response.status_code
                 location = response.headers.get("location")
                 if status not in REDIRECT_STATUSES or location is None:
-                    result = self._result(response, original, visited, deadline, conditional)
+                    result = self._result(response, original, visited, deadline, validators)
                     return dataclasses.replace(result, permanent_redirect=permanent)
             target = _redirect_target(current, location, original)
             only_permanent = only_permanent and status in PERMANENT_REDIRECTS
@@ -205,13 +226,15 @@ class HttpFetcher:
         original: str,
         visited: list[str],
         deadline: Deadline,
-        conditional: bool,
+        validators: MutableMapping[str, Validators] | None,
     ) -> FetchResult:
         url = str(response.url)
         headers = {name.lower(): value for name, value in response.headers.items()}
         status = response.status_code
         if status == 304:
-            known = self.validators.get(original, Validators())
+            known = (self.validators if validators is None else validators).get(
+                original, Validators()
+            )
             return FetchResult(url, 304, b"", headers, known, tuple(visited))
         if not 200 <= status < 300:
             reason = response.reason_phrase or "error"
@@ -219,11 +242,11 @@ class HttpFetcher:
             raise FetchError(original, message, status=status, headers=headers)
         content = self._read_body(response, url, original, deadline)
         fresh = Validators(headers.get("etag"), headers.get("last-modified"))
-        if conditional:
+        if validators is not None:
             if fresh.etag is None and fresh.last_modified is None:
-                self.validators.pop(original, None)  # stale: the server stopped sending them
+                validators.pop(original, None)  # stale: the server stopped sending them
             else:
-                self.validators[original] = fresh
+                validators[original] = fresh
         return FetchResult(url, status, content, headers, fresh, tuple(visited))
 
     # -- one hop -----------------------------------------------------------------------------
@@ -366,6 +389,26 @@ class HttpFetcher:
             network_backend=DeadlineBackend(),
         )
         return transport
+
+
+class SourceFetcher:
+    """One source's view of an HttpFetcher (see `HttpFetcher.for_source`); a `models.Fetcher`."""
+
+    def __init__(self, inner: HttpFetcher, validators: MutableMapping[str, Validators]) -> None:
+        self.inner = inner
+        self.validators = validators
+
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        conditional: bool = True,
+    ) -> FetchResult:
+        return self.inner.get_with(
+            self.validators, url, headers=headers, proxy=proxy, conditional=conditional
+        )
 
 
 def _checked_url(text: str, original: str) -> httpx.URL:

@@ -7,6 +7,9 @@ URLs answer, then record the outcome and the politeness verdict (see politeness.
     mode "polite"  also waits for backoff, Retry-After and cache lifetimes (the daemon)
     mode "due"     also waits for each source's interval / cron (`aggregator fetch --due`, cron)
 
+The canary's verdict (`SourceResult.degraded`, see canary.py) is kept until a later pass is
+judged, so `aggregator status` shows a silently broken source as degraded with the reason.
+
 Permanent redirects: a 301/308 from one of the source's URLs to the same target on
 `MOVE_AFTER` consecutive fetches moves that URL (stored, logged; the config is not rewritten, and
 the old URL stays as history). Temporary redirects reset the count and are never stored.
@@ -34,6 +37,7 @@ MOVE_AFTER = 3  # consecutive permanent redirects before a URL is moved
 DEGRADED_AFTER = 3  # consecutive failures before a source is shown as degraded
 EARLY_SLACK = timedelta(seconds=0.25)  # a scheduler firing this early still counts as due
 MAX_MOVE_HOPS = 5
+_JUDGED = frozenset({"new", "changed", "unchanged"})  # outcomes of a pass the canary looked at
 
 
 def config_fingerprint(source: Source) -> str:
@@ -43,7 +47,20 @@ def config_fingerprint(source: Source) -> str:
 
 
 def is_degraded(health: Health) -> bool:
-    return health.disabled_reason is not None or health.failures >= DEGRADED_AFTER
+    """Disabled, failing again and again, or judged broken by the canary (canary.py)."""
+    return (
+        health.disabled_reason is not None
+        or health.failures >= DEGRADED_AFTER
+        or health.degraded_reason is not None
+    )
+
+
+def canary_verdict(result: SourceResult, health: Health) -> str | None:
+    """The verdict to keep: this pass's when the canary judged it (the source answered with a
+    list, even an empty one), else the last one (a failed fetch or a 304 says nothing new)."""
+    items = result.new + result.changed + result.unchanged
+    judged = result.degraded is not None or bool(items) or result.outcome in _JUDGED
+    return result.degraded if judged else health.degraded_reason
 
 
 class WatchedFetcher:
@@ -186,6 +203,7 @@ class HealthTracker:
             not_before_reason=decision.reason,
             fetches=health.fetches + len(responses),
             not_modified=health.not_modified + sum(r.status == 304 for r in responses),
+            degraded_reason=canary_verdict(result, health),
         )
         if decision.gone:
             updated = dataclasses.replace(

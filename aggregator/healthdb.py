@@ -2,11 +2,12 @@
 
     source_health(source, last_attempt, last_success, last_error, last_error_at, last_outcome,
                   failures, not_before, not_before_reason, next_run, fetches, not_modified,
-                  disabled_reason, disabled_config)
+                  disabled_reason, disabled_config, degraded_reason)
     source_redirects(source, url, target, seen, moved_at)
 
 Times are ISO 8601 strings in UTC. `not_before` is the politeness verdict (backoff, Retry-After,
-cache lifetime); `next_run` is what the daemon has scheduled. A `source_redirects` row with
+cache lifetime); `next_run` is what the daemon has scheduled; `degraded_reason` is the canary's
+verdict on the last pass that got items or an empty answer (canary.py; NULL: healthy). A `source_redirects` row with
 `moved_at` set means the source's `url` now lives at `target` (301/308 seen on consecutive fetches);
 the row stays as the history of the old URL.
 
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS source_health (
     fetches INTEGER NOT NULL DEFAULT 0,
     not_modified INTEGER NOT NULL DEFAULT 0,
     disabled_reason TEXT,
-    disabled_config TEXT
+    disabled_config TEXT,
+    degraded_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS source_redirects (
     source TEXT NOT NULL,
@@ -65,10 +67,21 @@ class Health:
     not_modified: int = 0  # of which 304
     disabled_reason: str | None = None
     disabled_config: str | None = None  # fingerprint of the config that was disabled
+    degraded_reason: str | None = None  # the canary's verdict (no items, lost fields), else None
 
 
 _COLUMNS = tuple(f.name for f in fields(Health))
+# columns added to source_health after schema 3, with their SQL types
+_ADDED_COLUMNS = (("degraded_reason", "TEXT"),)  # schema 6
 _TIMES = frozenset({"last_attempt", "last_success", "last_error_at", "not_before", "next_run"})
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add the columns of later schema steps to an older `source_health` (NULL: no verdict)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(source_health)")}
+    for column, kind in _ADDED_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE source_health ADD COLUMN {column} {kind}")
 
 
 def load(db: sqlite3.Connection, source: str) -> Health:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -186,6 +186,9 @@ class AdapterResult:
     errors: tuple[str, ...] = ()  # per-item failures; the other items are still returned
     # problems that cost no item (full text not extracted: the summary was used instead)
     warnings: tuple[str, ...] = ()
+    # more items, in order, produced while they are consumed (bodies still being fetched): an
+    # item, an error line, or None for one unchanged (304); read once, after `items`
+    stream: Iterable[RawItem | str | None] | None = None
 
 
 @dataclass(frozen=True)

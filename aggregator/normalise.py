@@ -28,6 +28,7 @@ from bs4.element import (
 )
 from markdown_it import MarkdownIt
 
+from aggregator import fragments
 from aggregator.dates import parse_date
 from aggregator.slugs import slugify
 
@@ -101,11 +102,14 @@ _markdown = MarkdownIt("commonmark", {"html": True})
 # which sanitises: `[x](javascript:...)` becomes a link, `{: onclick=...}` an attribute, `{% ... %}`
 # a Liquid tag. As character references these are plain text to every HTML and Markdown reader.
 _MARKDOWN_ACTIVE = str.maketrans({"[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;"})
+_MARKDOWN_CHARS = re.compile(r"[\[\]{}]")
 _LINK_SAFE = ":/?#[]@!$&'()*+,;=%~-._"  # RFC 3986 characters kept as they are in a link line
 
 
 def inert_markup(html: str) -> str:
     """Sanitised HTML -> the same HTML, with nothing Markdown or Liquid could turn into markup."""
+    if not _MARKDOWN_CHARS.search(html):  # (translate is slow on long non-ASCII text)
+        return html
     return html.translate(_MARKDOWN_ACTIVE)
 
 
@@ -144,7 +148,11 @@ def plain_text(text: str, *, limit: int = 1000) -> str:
     """Titles and other text fields: entities decoded, tags dropped, one line, at most `limit`."""
     # One parse decodes entities and drops tags; unescaping first would decode twice.
     # (No wrapper here: a stray `<` at the end of a title should stay text.)
-    text = BeautifulSoup(text, "html.parser").get_text() if "<" in text else html_lib.unescape(text)
+    if "<" not in text:
+        text = html_lib.unescape(text)
+    else:
+        plain = _text_of_plain_html(text)
+        text = BeautifulSoup(text, "html.parser").get_text() if plain is None else plain
     return _one_line(text)[: max(limit, 0)].rstrip()
 
 
@@ -175,8 +183,11 @@ def clean_html(html: str, base_url: str | None = None) -> str:
     Relative `src`/`href` are made absolute against `base_url` when one is given.
     Well-formed article HTML that needs no change (the seed post's body) comes out unchanged.
     """
-    html = _cap(html.replace("\r\n", "\n").replace("\r", "\n"))
-    soup = _parse_fragment(strip_xml_illegal(html))
+    html = strip_xml_illegal(_cap(html.replace("\r\n", "\n").replace("\r", "\n")))
+    plain = _plain_without_furniture(html)
+    if plain is not None:  # bs4 would only sort attributes: nh3 alone gives the same result
+        return inert_markup(_sanitise(plain, base_url).strip())
+    soup = _parse_fragment(html)
     _flatten_deep_nesting(soup)
     _drop_stock_charts(soup)
     _drop_hidden(soup)
@@ -185,6 +196,38 @@ def clean_html(html: str, base_url: str | None = None) -> str:
     _centers_to_paragraphs(soup)
     _strip_indents(soup)
     return inert_markup(_sanitise(soup.decode(), base_url).strip())
+
+
+def _plain_without_furniture(html: str) -> str | None:
+    """`html` with attributes sorted (as bs4 writes them) when it is plain, well-formed HTML (see
+    fragments) without eastmoney furniture: no chart, hidden element, comment, auto-link,
+    `<center>`, full-width indent or deep nesting. None otherwise: bs4 must clean it."""
+    if _INDENT in html:
+        return None
+    found = fragments.tokens(html, max_depth=MAX_NESTING)
+    if found is None:
+        return None
+    for token in found:
+        if not isinstance(token, fragments.StartTag):
+            continue
+        attrs = token.attrs
+        if _HIDDEN_STYLE.search(attrs.get("style", "")):
+            return None
+        if token.name == "img" and _host(attrs.get("src")) == _KLINE_HOST:
+            return None
+        if token.name == "a" and ("class" in attrs or _is_quote_link(attrs.get("href"))):
+            return None
+        if token.name == "span" and ("class" in attrs or "id" in attrs):
+            return None
+    return html if fragments.attributes_sorted(found) else fragments.serialise(found)
+
+
+def _text_of_plain_html(html: str) -> str | None:
+    """The text bs4 would get from `html` when it is plain, well-formed HTML, else None."""
+    found = fragments.tokens(html, max_depth=MAX_NESTING)
+    if found is None:
+        return None
+    return "".join(fragments.decode_text(token) for token in found if isinstance(token, str))
 
 
 def sanitise_html(html: str, base_url: str | None = None) -> str:

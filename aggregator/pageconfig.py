@@ -1,4 +1,4 @@
-"""The per-source keys of `page` and `listing` sources, validated (called by `config._source`).
+"""The per-source keys of `page` and `listing` sources, validated (called by `configsources._source`).
 
     [sources.selectors]   title, date, body, media (CSS), remove (CSS or an array)  page, listing
     item_selector         CSS: one element per article of an HTML list               listing
@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .models import Selectors
 
 if TYPE_CHECKING:
-    from .config import _Table
+    from .tomltable import TomlTable
 
 LISTING_KEYS = (
     "item_selector",
@@ -44,7 +44,7 @@ _HOST_PATTERN = re.compile(
 _PATH_SEGMENT = re.compile(r"[^.\s]+")
 
 
-def page_rules(t: _Table, kind: str) -> dict[str, Any]:
+def page_rules(t: TomlTable, kind: str) -> dict[str, Any]:
     """The page/listing keys of one source as `Source` keyword arguments (empty for others)."""
     for key in PAGE_KEYS:
         kinds = ("page", "listing") if key == "selectors" else ("listing",)
@@ -58,7 +58,7 @@ def page_rules(t: _Table, kind: str) -> dict[str, Any]:
     return rules
 
 
-def _selectors(t: _Table) -> Selectors | None:
+def _selectors(t: TomlTable) -> Selectors | None:
     if "selectors" not in t:
         return None
     sel = t.table("selectors")
@@ -82,7 +82,7 @@ def _selectors(t: _Table) -> Selectors | None:
     return Selectors(remove=tuple(remove), **values)
 
 
-def _listing(t: _Table) -> dict[str, Any]:
+def _listing(t: TomlTable) -> dict[str, Any]:
     item_selector, items_path = t.string("item_selector"), t.string("items_path")
     if (item_selector is None) == (items_path is None):
         raise ConfigError(
@@ -98,7 +98,7 @@ def _listing(t: _Table) -> dict[str, Any]:
     fields_t = t.table("fields")
     fields_t.only(*FIELD_NAMES)
     fields = {}
-    for name in fields_t.keys():  # noqa: SIM118 - _Table is not a dict
+    for name in fields_t.keys():  # noqa: SIM118 - TomlTable is not a dict
         value = fields_t.string(name, required=True) or ""
         fields[name] = (
             _dotted(value, fields_t.path(name)) if is_json else _css(value, fields_t.path(name))
@@ -164,7 +164,7 @@ def _url_template(template: str, key: str, fields: dict[str, str]) -> None:
         raise ConfigError(key, f"{template!r} is not an http(s) URL template")
 
 
-def _hosts(t: _Table) -> tuple[str, ...]:
+def _hosts(t: TomlTable) -> tuple[str, ...]:
     raw = t.get("allow_hosts")
     if raw is None:
         return ()

@@ -14,22 +14,34 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from . import canary, crashpoints, dedupe, filters, normalise, posts, publish, retention
+from . import canary, crashpoints, dedupe, filters, normalise, posts, prefetch, publish, retention
 from .config import Config, configured_ports
 from .errors import SourceError, StoreError
 from .health import HealthTracker
 from .hostlimit import HostLimiter
-from .models import Fetcher, Outcome, Post, RawItem, RunReport, Source, SourceResult
+from .models import (
+    AdapterResult,
+    Fetcher,
+    Outcome,
+    Post,
+    RawItem,
+    RunReport,
+    Source,
+    SourceResult,
+    Validators,
+)
 from .store import Store
 
 if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` never needs them
     from .fetch import HttpFetcher
+    from .health import WatchedFetcher
 
 Clock = Callable[[], datetime]
 SITE_FEED = "feed.xml"
@@ -77,15 +89,32 @@ def run_once(
     the posts whose content changed (after a selector or rule change) are rewritten.
     `health` skips disabled / not-yet-due sources and records each outcome (see health.py);
     `should_stop` is asked before each source (the daemon's shutdown: finish, don't start).
+
+    Sources are fetched and parsed a few at a time in threads (FETCH_WORKERS, at most
+    FETCH_AHEAD waiting) while this thread stores them one by one in the given order, so the
+    result is the same as a sequential pass.
     """
     results: list[SourceResult] = []
     changed_categories: set[str] = set()
     store.clean_temp_files()  # left by a crashed run (a live writer's temp files are kept)
     owed = store.feeds_pending()  # a run stopped between writing posts and rebuilding feeds
-    for source in config.sources if sources is None else sources:
-        if should_stop is not None and should_stop():
-            break
-        result, categories = _run_tracked(config, source, fetcher, store, clock, health, force)
+    chosen = config.sources if sources is None else sources
+    # a fetcher without per-source views (a test double) is used one source at a time
+    shared = hasattr(fetcher, "for_source")
+
+    def fetch(source: Source) -> _Fetched:
+        return _fetch_source(source, fetcher, store, health, force=force)
+
+    for _, fetched in prefetch.in_order(
+        fetch,
+        chosen,
+        workers=FETCH_WORKERS if shared else 1,
+        ahead=FETCH_AHEAD if shared else 1,
+        should_stop=should_stop,
+    ):
+        result, categories = _store_source(config, fetched, store, clock)
+        if health is not None and fetched.watched is not None:
+            health.record(fetched.configured, result, fetched.watched)
         results.append(result)
         changed_categories |= categories
         if on_result:
@@ -104,87 +133,138 @@ def run_once(
     return RunReport(results=tuple(results), feeds_written=tuple(written), archived=tuple(archived))
 
 
-def _run_tracked(
-    config: Config,
+FETCH_WORKERS = 4  # sources fetched and parsed at once (the per-host limit still applies)
+FETCH_AHEAD = 8  # sources fetched but not yet stored, at most: bounds the items held in memory
+
+
+@dataclasses.dataclass
+class _Fetched:
+    """One source after its adapter ran (in a worker thread), waiting to be stored."""
+
+    configured: Source  # as configured (health records by it)
+    source: Source  # with moved URLs followed
+    started: float
+    validators: dict[str, Validators]
+    found: AdapterResult | None = None
+    error: str | None = None  # the adapter failed
+    skipped: SourceResult | None = None  # health said not now
+    watched: WatchedFetcher | None = None  # health is tracking this source
+
+    def elapsed(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+
+def _fetch_source(
     source: Source,
     fetcher: HttpFetcher,
     store: Store,
-    clock: Clock,
     health: HealthTracker | None,
-    force: bool,
-) -> tuple[SourceResult, set[str]]:
-    """_run_source between the health tracker's skip check and its record."""
-    if health is None or not health.tracks(source):
-        return _run_source(config, source, fetcher, store, clock, force=force)
-    skipped = health.skip(source)  # the tracker has its own, sub-second clock
-    if skipped is not None:
-        return skipped, set()
-    effective, watched = health.watch(source, fetcher)
-    result, categories = _run_source(
-        config, effective, fetcher, store, clock, force=force, adapter_fetcher=watched
-    )
-    health.record(source, result, watched)
-    return result, categories
-
-
-def _run_source(
-    config: Config,
-    source: Source,
-    fetcher: HttpFetcher,
-    store: Store,
-    clock: Clock,
     *,
-    force: bool = False,
-    adapter_fetcher: Fetcher | None = None,  # what the adapter fetches through (health watch)
-) -> tuple[SourceResult, set[str]]:
+    force: bool,
+) -> _Fetched:
+    """Run the source's adapter (between the health tracker's skip check and its watch)."""
     started = time.monotonic()
     # validators are kept per source: a URL two sources share (one article in two lists)
     # must look new to each of them
-    fetcher.validators = {} if force else store.load_validators(source.name)
-
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
-
+    validators = {} if force else store.load_validators(source.name)
+    fetched = _Fetched(source, source, started, validators)
+    through: Fetcher
+    if hasattr(fetcher, "for_source"):
+        through = fetcher.for_source(validators)
+    else:
+        fetcher.validators = validators
+        through = fetcher
+    if health is not None and health.tracks(source):
+        fetched.skipped = health.skip(source)  # the tracker has its own, sub-second clock
+        if fetched.skipped is not None:
+            return fetched
+        fetched.source, fetched.watched = health.watch(source, through)
+        through = fetched.watched
     try:
         from .sources import adapter_for
 
-        found = adapter_for(source)(source, adapter_fetcher or fetcher)
+        fetched.found = adapter_for(fetched.source)(fetched.source, through)
     except SourceError as exc:
-        return SourceResult(source.name, "error", error=str(exc), elapsed_ms=elapsed()), set()
+        fetched.error = str(exc)
+    return fetched
+
+
+def _store_source(
+    config: Config, fetched: _Fetched, store: Store, clock: Clock
+) -> tuple[SourceResult, set[str]]:
+    """Store what one source's adapter found, item by item; its result and changed categories."""
+    source = fetched.source
+    if fetched.skipped is not None:
+        return fetched.skipped, set()
+    if fetched.error is not None or fetched.found is None:
+        reason = fetched.error or "no result"
+        return SourceResult(source.name, "error", error=reason, elapsed_ms=fetched.elapsed()), set()
+    found = fetched.found
     crashpoints.reached("fetched")
     if found.not_modified:
-        store.save_validators(source.name, fetcher.validators)
-        return SourceResult(source.name, "not_modified", elapsed_ms=elapsed()), set()
+        store.save_validators(source.name, fetched.validators)
+        return SourceResult(source.name, "not_modified", elapsed_ms=fetched.elapsed()), set()
 
-    # canaries: a source that stops yielding, or whose items lose a field, is degraded and its
-    # items lacking that field are held back (see canary.py)
-    verdict = canary.check(found.items, found.unchanged, store.last_yield(source.name), clock())
-    if verdict.baseline is not None:
-        store.save_yield(source.name, *verdict.baseline)
     counts = {"new": 0, "changed": 0, "unchanged": found.unchanged, "duplicates": 0, "filtered": 0}
     held = 0
     categories: set[str] = set()
-    errors = list(found.errors)
-    for item in found.items:
+    failed: list[str] = []  # items the adapter returned that could not be stored
+
+    def store_one(item: RawItem, lost: frozenset[str]) -> None:
+        nonlocal held
         if not filters.passes(item, source.include, source.exclude):
             counts["filtered"] += 1
-            continue
-        if verdict.lost and not verdict.lost <= canary.item_fields(item, clock()):
+            return
+        if lost and not lost <= canary.item_fields(item, clock()):
             held += 1
-            continue
+            return
         try:
             decision, post = _store_item(config, source, item, store, clock())
         except (SourceError, StoreError) as exc:
-            errors.append(f"{item.key}: {exc}")
-            continue
+            failed.append(f"{item.key}: {exc}")
+            return
         counts[decision] += 1
         if decision in ("new", "changed"):
             categories.add(post.category)
 
-    if len(errors) == len(found.errors) and verdict.degraded is None:
-        store.save_validators(source.name, fetcher.validators)
+    # canaries: a source that stops yielding, or whose items lose a field, is degraded and its
+    # items lacking that field are held back (see canary.py)
+    previous = store.last_yield(source.name)
+    adapter_errors = list(found.errors)
+    if found.stream is None:
+        items: list[RawItem] = list(found.items)
+        verdict = canary.check(items, found.unchanged, previous, clock())
+        for item in items:
+            store_one(item, verdict.lost)
+    else:
+        # items are stored as they arrive, in order, while each has every field of the last
+        # healthy pass (no verdict can hold such an item back); from the first that lacks one,
+        # the rest wait for the verdict over all items
+        baseline = previous[1] if previous else frozenset()
+        items = []
+        waiting: list[RawItem] = []
+        for arrived in itertools.chain(found.items, found.stream):
+            if arrived is None:
+                counts["unchanged"] += 1
+            elif isinstance(arrived, str):
+                adapter_errors.append(arrived)
+            else:
+                items.append(arrived)
+                if waiting or (baseline and not baseline <= canary.item_fields(arrived, clock())):
+                    waiting.append(arrived)
+                else:
+                    store_one(arrived, frozenset())
+        verdict = canary.check(items, counts["unchanged"], previous, clock())
+        for item in waiting:
+            store_one(item, verdict.lost)
+    if verdict.baseline is not None:
+        store.save_yield(source.name, *verdict.baseline)
+
+    if not failed and verdict.degraded is None:
+        store.save_validators(source.name, fetched.validators)
     # else an item failed after its body was fetched: keep the old validators so it is refetched
-    error = None
+    errors = adapter_errors + failed
+    error: str | None = None
     if errors:
         error = errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
     outcome: Outcome = (
@@ -201,12 +281,16 @@ def _run_source(
         source.name,
         outcome,
         error=error,
-        elapsed_ms=elapsed(),
+        elapsed_ms=fetched.elapsed(),
         degraded=degraded or None,
         warnings=found.warnings,
         **counts,
     )
     return report, categories
+
+
+def _unrendered(body: str) -> str:
+    return ""
 
 
 def _store_item(
@@ -229,13 +313,14 @@ def _store_item(
         tag=placement.tag,
         first_seen=seen.first_seen if seen else now,
         now=now,
+        render=False,  # content_html follows from the body: compare bodies, render in the feeds
     )
     article_ids = () if seen else dedupe.identities(item, source.type)
     scope = None if source.dedupe == "global" else placement.category
     if article_ids and store.find_article(article_ids, scope):
         return "duplicates", candidate  # the same article is already a post (of another key)
     filename = seen.filename if seen else candidate.filename
-    existing = store.read_post(filename, body_renderer(config))
+    existing = store.read_post(filename, _unrendered)
     if seen and existing is None:
         # stored once, then removed or archived by the operator: never resurrect it
         return "unchanged", candidate
@@ -260,45 +345,20 @@ def _store_item(
 def rebuild_feeds(
     config: Config, store: Store, categories: Iterable[str] | None = None, *, html: bool = False
 ) -> tuple[list[str], list[str]]:
-    """Write feed.xml and the feeds of `categories` (all when None).
+    """Write feed.xml and the feeds of `categories` (all when None), with what depends on them.
 
     Returns the feed paths written and one line per post file that could not be read (skipped).
-    `html` also renders the standalone site into _site/ (see publish). Posts come from the store's index: only the newest `feed_entries` files of each feed are read.
+    `html` also renders the standalone site into _site/ (see publish). Posts come from the store's
+    index (publish, feedpages): only the files of the documents written are read.
     A full rebuild (categories None) first re-indexes new and changed files on disk.
     """
-    render = body_renderer(config)
-    limit = config.feed_entries
     store.sync_index(full=categories is None)
     problems = store.index_problems() if categories is None else []
-    wanted = set(store.index_categories()) if categories is None else set(categories)
-    site_posts, unreadable = store.newest_posts(None, limit, render)
-    problems += unreadable
-    site = config.site
-    written: list[str] = []
-    jobs = [(SITE_FEED, site.title, f"{site.url}/", site_posts)]
-    for category in sorted(wanted):
-        in_category, unreadable = store.newest_posts(category, limit, render)
-        problems += unreadable
-        tag = store.category_tag(category) or category
-        jobs.append(
-            (
-                category_feed_path(category),
-                f"{site.title} · {tag}",
-                f"{site.url}/category/{category}.html",
-                in_category,
-            )
-        )
-    # publish writes these feeds (with JSON twins, RFC 5005 archives, WebSub links; the `feed`
-    # crash point before each) and what depends on the changed categories: tag feeds, category
-    # pages, OPML, the _site/ pages
     done = publish.publish(
         config,
         store,
-        [publish.spec_for_path(*job) for job in jobs],
-        lambda: store.read_posts(render)[0],
-        wanted,
-        full=categories is None,
+        body_renderer(config),
+        None if categories is None else set(categories),
         html=html,
     )
-    written += done.feeds
-    return written, problems + done.problems
+    return done.feeds, problems + done.problems

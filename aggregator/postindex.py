@@ -1,10 +1,15 @@
 """The post index: one SQLite row per post file, so feeds are built from the newest N posts of a
 category without reading every file.
 
-    post_index(filename, post_id, category, tag, sort_key, mtime_ns, size, problem)
+    post_index(filename, post_id, category, tag, sort_key, mtime_ns, size, problem,
+               first_seen, seq)
 
 `sort_key` is the UTC timestamp of `updated` (else `date`): with `post_id` it orders rows exactly as
-feeds.sort_newest_first orders posts. A file that cannot be read as a post keeps a row with its
+feeds.sort_newest_first orders posts. `first_seen` (with `filename`) is the stored order RFC 5005
+archive pages are cut in (archive.paginate). `seq` numbers every row change; a change that can move
+rows between archive pages without being a changed row of that page's feed (a row removed, or its
+category, tag, first_seen or readability changed) records its number as the `reshuffled` state, so feedindex knows when full
+archive pages must be checked again. A file that cannot be read as a post keeps a row with its
 one-line `problem` (so `build` lists it every time) and no category.
 
 Who keeps it current:
@@ -31,7 +36,17 @@ from .errors import StoreError
 from .models import Post
 from .postfile import parse_filename, parse_post
 
-__all__ = ["INDEX_SCHEMA", "IndexRow", "newest", "row_for_post", "sync", "upsert"]
+__all__ = [
+    "INDEX_SCHEMA",
+    "IndexRow",
+    "add_missing_columns",
+    "current_seq",
+    "newest",
+    "reshuffled_seq",
+    "row_for_post",
+    "sync",
+    "upsert",
+]
 
 INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS post_index (
@@ -42,7 +57,9 @@ CREATE TABLE IF NOT EXISTS post_index (
     sort_key REAL,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    problem TEXT
+    problem TEXT,
+    first_seen REAL,
+    seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS post_index_newest ON post_index (category, sort_key, post_id);
 CREATE INDEX IF NOT EXISTS post_index_site ON post_index (sort_key, post_id);
@@ -63,6 +80,21 @@ class IndexRow:
     mtime_ns: int
     size: int
     problem: str | None = None
+    first_seen: float | None = None  # UTC timestamp of fetched_at (else date): the stored order
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Schema 5 added `first_seen` and `seq`: add them to an older table, and make the next sync
+    read every file again (mtime -1 never matches) so the new columns get filled."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(post_index)")}
+    added = False
+    for column, kind in (("first_seen", "REAL"), ("seq", "INTEGER")):
+        if column not in have:
+            db.execute(f"ALTER TABLE post_index ADD COLUMN {column} {kind}")
+            added = True
+    if added:
+        db.execute("UPDATE post_index SET mtime_ns = -1")
+        db.execute("DELETE FROM post_index_state WHERE name = 'synced'")
 
 
 def row_for_post(post: Post, filename: str, stat: os.stat_result) -> IndexRow:
@@ -75,19 +107,69 @@ def row_for_post(post: Post, filename: str, stat: os.stat_result) -> IndexRow:
         newest.timestamp(),
         stat.st_mtime_ns,
         stat.st_size,
+        first_seen=post.first_seen.timestamp(),
     )
+
+
+def current_seq(db: sqlite3.Connection) -> int:
+    """The number of the last row change."""
+    return _state_int(db, "seq")
+
+
+def reshuffled_seq(db: sqlite3.Connection) -> int:
+    """The number of the last change that may have moved rows between archive pages."""
+    return _state_int(db, "reshuffled")
+
+
+def _state_int(db: sqlite3.Connection, name: str) -> int:
+    row = db.execute("SELECT value FROM post_index_state WHERE name = ?", (name,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _set_state(db: sqlite3.Connection, name: str, value: int) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO post_index_state (name, value) VALUES (?, ?)", (name, str(value))
+    )
+
+
+def _next_seq(db: sqlite3.Connection) -> int:
+    seq = current_seq(db) + 1
+    _set_state(db, "seq", seq)
+    return seq
+
+
+def mark_reshuffled(db: sqlite3.Connection) -> None:
+    _set_state(db, "reshuffled", _next_seq(db))
 
 
 def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
+    """Insert or replace `rows`, numbering the change and noting whether it can move rows
+    between archive pages (see the module docstring)."""
+    rows = list(rows)
+    if not rows:
+        return
+    seq = _next_seq(db)
+    reshuffled = False
+    for r in rows:  # a new row is not a reshuffle: feedpages finds its page by its position
+        old = db.execute(
+            "SELECT category, tag, first_seen, problem FROM post_index WHERE filename = ?",
+            (r.filename,),
+        ).fetchone()
+        if old is not None:
+            reshuffled = reshuffled or old != (r.category, r.tag, r.first_seen, r.problem)
     db.executemany(
-        "INSERT OR REPLACE INTO post_index"
-        " (filename, post_id, category, tag, sort_key, mtime_ns, size, problem)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO post_index (filename, post_id, category, tag, sort_key,"
+        " mtime_ns, size, problem, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (r.filename, r.post_id, r.category, r.tag, r.sort_key, r.mtime_ns, r.size, r.problem)
+            (
+                *(r.filename, r.post_id, r.category, r.tag, r.sort_key),
+                *(r.mtime_ns, r.size, r.problem, r.first_seen, seq),
+            )
             for r in rows
         ],
     )
+    if reshuffled:
+        _set_state(db, "reshuffled", seq)
 
 
 def is_synced(db: sqlite3.Connection) -> bool:
@@ -129,6 +211,8 @@ def sync(db: sqlite3.Connection, posts_dirs: Sequence[Path], zone: tzinfo) -> No
         changed.append(_read_row(Path(entry.path), entry.name, stat, zone))
     gone = [(name,) for name in known.keys() - present]
     db.executemany("DELETE FROM post_index WHERE filename = ?", gone)
+    if gone:
+        mark_reshuffled(db)
     upsert(db, changed)
     db.execute("INSERT OR REPLACE INTO post_index_state (name, value) VALUES ('synced', '1')")
 
@@ -174,11 +258,12 @@ def problems(db: sqlite3.Connection) -> list[str]:
 
 def forget(db: sqlite3.Connection, filename: str, problem: str | None) -> None:
     """A file chosen from the index turned out missing (drop it) or unreadable (mark it)."""
+    mark_reshuffled(db)
     if problem is None:
         db.execute("DELETE FROM post_index WHERE filename = ?", (filename,))
     else:
         db.execute(
-            "UPDATE post_index SET problem = ?, category = NULL WHERE filename = ?",
+            "UPDATE post_index SET problem = ?, category = NULL, tag = NULL WHERE filename = ?",
             (problem, filename),
         )
 
@@ -200,7 +285,6 @@ _WANTED_LINE = re.compile(rf"^({_DATE_KEYS}|categories|category|tags|tag): (.*)$
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
 # plain scalars YAML 1.1 reads as something else than a string (ints, dates, booleans, null)
 _NOT_A_STRING = re.compile(r"[0-9_]+|0[bx][0-9a-fA-F_]*|\d{4}-\d\d?-\d\d?.*")
-_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
 _YAML_WORDS = frozenset(
     [
         "y",
@@ -283,8 +367,11 @@ def _fast_row(data: bytes, filename: str, stat: os.stat_result) -> IndexRow | No
         texts.append(value)
     updated = dates.get("updated")
     newest = updated if updated is not None else date
+    first_seen = dates.get("fetched_at") or date
     return IndexRow(
-        filename, post_id, texts[0], texts[1], newest.timestamp(), stat.st_mtime_ns, stat.st_size
+        *(filename, post_id, texts[0], texts[1], newest.timestamp()),
+        *(stat.st_mtime_ns, stat.st_size),
+        first_seen=first_seen.timestamp(),
     )
 
 

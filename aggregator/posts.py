@@ -103,8 +103,12 @@ def make_post(
     tag: str,
     first_seen: datetime,
     now: datetime,
+    render: bool = True,
 ) -> Post:
-    """Build the post for an item. `first_seen` stands in for a missing date, so the file never moves."""
+    """Build the post for an item. `first_seen` stands in for a missing date, so the file never moves.
+
+    render=False leaves `content_html` empty: storing compares and writes the body, and feeds
+    render it when they read the file back (content_html is a function of the body)."""
     zone = ZoneInfo(site.timezone)
     link = normalise.safe_link(item.link)  # only http(s), never able to end `<link>` early
     article = normalise.clean_html(item.html, base_url=link or None)
@@ -123,7 +127,7 @@ def make_post(
         category=category,
         tag=tag,
         body=body,
-        content_html=normalise.render_body(body, base_url=site.url),
+        content_html=normalise.render_body(body, base_url=site.url) if render else "",
         source_url=link,
         guid=item.guid,
         source_name=item.source_name,

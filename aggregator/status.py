@@ -48,6 +48,7 @@ class SourceStatus:
     fetches: int
     not_modified: int
     not_modified_share: float | None
+    degraded_reason: str | None  # the canary's verdict (no items, lost fields); last, a later key
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def collect(config: Config, store: Store) -> tuple[DaemonStatus, list[SourceStat
                 fetches=h.fetches,
                 not_modified=h.not_modified,
                 not_modified_share=round(h.not_modified / h.fetches, 3) if h.fetches else None,
+                degraded_reason=h.degraded_reason,
             )
         )
     lock = daemon_lock(config.storage_dir).path

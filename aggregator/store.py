@@ -6,62 +6,34 @@ Layout (the storage dir is a Jekyll site root):
     <root>/feed.xml, <root>/feed/*.xml  anything written with write_file
     <root>/.aggregator/state.sqlite     validators, category slugs, seen items
 
-Every file is replaced atomically (temp file in the same dir, fsync, os.replace, fsync of the dir),
-so a reader or a crash sees the old bytes or the new ones, never a mix. Temp files are named
-`.tmp-aggregator-<pid>-<hex>`: a dot-name without `.md`/`.xml`, so Jekyll never publishes one, and
-`clean_temp_files` can find the ones a crash left behind.
+Every file is replaced atomically (atomicfile); the database is opened and upgraded by statedb;
+the post index is postindex (files -> rows) and feedindex (rows -> feeds).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from . import articledb, crashpoints, healthdb, postindex
+from . import articledb, postindex
+from .atomicfile import TEMP_PREFIX, atomic_write, clean_temp_files, fsync_dir
 from .errors import StoreError
 from .models import Post, Validators
 from .postfile import DEFAULT_ZONE, parse_post, render_post
+from .statedb import SCHEMA_VERSION, StateAccess
 
-__all__ = ["POSTS_DIR", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
+__all__ = ["POSTS_DIR", "SCHEMA_VERSION", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
 
 POSTS_DIR = "_posts"
 STATE_DIR = ".aggregator"
 STATE_FILE = "state.sqlite"
 FEEDS_PENDING = "feeds-pending"  # in STATE_DIR: posts were written, their feeds not yet rebuilt
-TEMP_PREFIX = ".tmp-aggregator-"
 ARCHIVE_DIR = "_archive"  # posts moved out of _posts/ by [retention]; still in the feeds
-# 2: the post index (postindex.INDEX_SCHEMA); 3: source health (healthdb.HEALTH_SCHEMA);
-# 4: article identities and source yields (articledb.ARTICLE_SCHEMA)
-SCHEMA_VERSION = 4
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS validators (
-    scope TEXT NOT NULL,
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    PRIMARY KEY (scope, url)
-);
-CREATE TABLE IF NOT EXISTS slugs (
-    name TEXT PRIMARY KEY,
-    slug TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS seen (
-    source TEXT NOT NULL,
-    key TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (source, key)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -72,7 +44,7 @@ class SeenItem:
     first_seen: datetime
 
 
-class Store:
+class Store(StateAccess):
     """The storage dir and its state; directories and the database are created on first use."""
 
     def __init__(self, root: Path, *, post_zone: tzinfo = DEFAULT_ZONE) -> None:
@@ -80,8 +52,8 @@ class Store:
         self.post_zone = post_zone  # zone of naive dates in hand-written posts
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"storage dir {self.root} exists and is not a directory")
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        StateAccess.__init__(self)
+        self._resolved_dirs: dict[Path, Path] = {}  # dir -> the root it resolved inside
         self._feeds_marked = False  # this process wrote the feeds-pending mark
 
     @property
@@ -91,12 +63,6 @@ class Store:
     @property
     def state_path(self) -> Path:
         return self.root / STATE_DIR / STATE_FILE
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
 
     def __enter__(self) -> Store:
         return self
@@ -233,7 +199,7 @@ class Store:
         """Write `post` as `_posts/<filename>` atomically (the caller decided it changed)."""
         path = self._post_path(filename)
         self._make_dir(path.parent)
-        _atomic_write(path, render_post(post))
+        atomic_write(path, render_post(post))
         try:
             stat = path.stat()
         except OSError as exc:
@@ -280,6 +246,11 @@ class Store:
                     continue
                 posts.append(post)
         return posts, problems
+
+    def forget_post(self, filename: str, problem: str | None) -> None:
+        """A file named by the index is gone (problem None: drop its row) or unreadable."""
+        with self._writing() as db:
+            postindex.forget(db, filename, problem)
 
     def index_categories(self) -> list[str]:
         with self._reading() as db:
@@ -336,7 +307,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         self._make_dir(path.parent)
-        _atomic_write(path, data)
+        atomic_write(path, data)
         return True
 
     def has_file(self, relpath: str) -> bool:
@@ -344,23 +315,8 @@ class Store:
         return os.path.lexists(self.root.joinpath(*PurePosixPath(relpath).parts))
 
     def clean_temp_files(self) -> int:
-        """Remove temp files a crash left behind anywhere in the site; returns how many.
-
-        A temp file names the pid that writes it; those of a live process (a concurrent run, or
-        this one) are left alone, so cleaning never breaks a write in progress.
-        """
-        if not self.root.is_dir():
-            return 0
-        removed = 0
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            # write_file never writes below a dot-dir, so skip .git, .aggregator, ...
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(TEMP_PREFIX) and not _writer_alive(name):
-                    with suppress(FileNotFoundError):
-                        os.unlink(os.path.join(dirpath, name))
-                        removed += 1
-        return removed
+        """Remove temp files a crash left behind anywhere in the site (atomicfile); how many."""
+        return clean_temp_files(self.root)
 
     # ------------------------------------------------------------ feeds owed after a crash
 
@@ -371,7 +327,7 @@ class Store:
             return
         path = self.root / STATE_DIR / FEEDS_PENDING
         self._make_dir(path.parent)
-        _atomic_write(path, b"")
+        atomic_write(path, b"")
         self._feeds_marked = True
 
     def feeds_pending(self) -> bool:
@@ -403,10 +359,16 @@ class Store:
         return self._inside_root(self.root.joinpath(*parts), relpath)
 
     def _inside_root(self, path: Path, name: str) -> Path:
-        # resolve() follows symlinks, so a linked dir pointing elsewhere is refused too
+        # resolve() follows symlinks, so a linked dir pointing elsewhere is refused too; a plain
+        # file in a dir already resolved this run needs no resolving (publishing reads thousands)
+        if path.parent in self._resolved_dirs and not os.path.islink(path):
+            return path
         root = self.root.resolve()
-        if not path.resolve().is_relative_to(root) or path.resolve() == root:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root) or resolved == root:
             raise StoreError(f"refusing {name!r}: resolves outside the storage dir {self.root}")
+        if not os.path.islink(path) and resolved.parent.is_relative_to(root):
+            self._resolved_dirs[path.parent] = root
         return path
 
     def _make_dir(self, path: Path) -> None:
@@ -429,89 +391,9 @@ class Store:
             return False
         except OSError as exc:
             raise StoreError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
-        _fsync_dir(target.parent)
-        _fsync_dir(source.parent)
+        fsync_dir(target.parent)
+        fsync_dir(source.parent)
         return True
-
-    @contextmanager
-    def state(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """The state database for modules that keep their own tables (healthdb); write=True runs
-        the block as one BEGIN IMMEDIATE transaction."""
-        with self._writing() if write else self._reading() as db:
-            yield db
-
-    # ------------------------------------------------------------ database
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._db is not None:
-            return self._db
-        self._make_dir(self.state_path.parent)
-        try:
-            db = sqlite3.connect(self.state_path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open state {self.state_path}: {exc}") from exc
-        try:
-            db.execute("PRAGMA busy_timeout = 5000")
-            db.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a commit survives a crash of the program, only a power loss can undo
-            # the last ones (the state then matches slightly older post files, which a fetch
-            # reconciles); saves an fsync per commit, i.e. per item stored.
-            db.execute("PRAGMA synchronous = NORMAL")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"state {self.state_path} has schema version {version};"
-                    f" this aggregator knows up to {SCHEMA_VERSION}"
-                )
-            if version < SCHEMA_VERSION:
-                db.execute("BEGIN IMMEDIATE")
-                # every statement is CREATE ... IF NOT EXISTS: running all of them upgrades any
-                # older version
-                schema = (
-                    f"{_SCHEMA};{postindex.INDEX_SCHEMA};{healthdb.HEALTH_SCHEMA};"
-                    f"{articledb.ARTICLE_SCHEMA}"
-                )
-                for statement in schema.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            db.close()
-            raise StoreError(f"cannot use state {self.state_path}: {exc}") from exc
-        except StoreError:
-            db.close()
-            raise
-        self._db = db
-        return db
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self._connect()
-            try:
-                yield db
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read state {self.state_path}: {exc}") from exc
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front, so a concurrent
-        writer waits (busy_timeout) instead of failing on a read->write upgrade."""
-        with self._lock:
-            db = self._connect()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                crashpoints.reached("before-commit")
-                db.execute("COMMIT")
-                crashpoints.reached("after-commit")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write state {self.state_path}: {exc}") from exc
 
 
 def _check_post_name(filename: str) -> None:
@@ -524,61 +406,3 @@ def _check_post_name(filename: str) -> None:
         or "\x00" in filename
     ):
         raise StoreError(f"refusing post file name {filename!r}: not a plain *.md name")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers and crashes see the old or the new bytes."""
-    directory = path.parent
-    temp = directory / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
-    try:
-        # O_EXCL: never write through a file or symlink that is already there; 0o666 & umask
-        # gives the same permissions as any file the user creates (mkstemp would give 0600).
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        crashpoints.reached("before-replace")
-        os.replace(temp, path)
-    except BaseException as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    _fsync_dir(directory)
-    crashpoints.reached("after-replace")
-
-
-def _writer_alive(temp_name: str) -> bool:
-    """Is the process that named this temp file (`<prefix><pid>-<hex>`) still running?"""
-    pid_text = temp_name[len(TEMP_PREFIX) :].partition("-")[0]
-    if not pid_text.isdigit():
-        return False  # an older name without a pid: its writer is long gone
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory, so best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -127,9 +127,19 @@ def _status_cells(row: SourceStatus, zone: tzinfo) -> tuple[tuple[str, ...], str
         share,
         health,
         row.url,
-        row.disabled_reason or _URL_PREFIX.sub("", row.last_error or ""),
+        _problem(row),
     )
     return values, style
+
+
+def _problem(row: SourceStatus) -> str:
+    """The "last error" cell: why the source is disabled, else the canary's verdict, else the
+    last error (without the URL, which has its own column)."""
+    if row.disabled_reason:
+        return row.disabled_reason
+    if row.degraded_reason:
+        return f"degraded: {row.degraded_reason}"
+    return _URL_PREFIX.sub("", row.last_error or "")
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from httpserver import Reply
 from newsroom import Newsroom
 
+from aggregator import healthdb
 from aggregator.cli import cli
 from aggregator.lock import writer_lock
 from aggregator.store import SCHEMA_VERSION, Store
@@ -71,6 +72,7 @@ def test_status_json_field_by_field(room: Newsroom, tmp_path: Path) -> None:
         "fetches": 0,
         "not_modified": 0,
         "not_modified_share": None,
+        "degraded_reason": None,
     }
     assert run(config, "fetch").exit_code == 0
     room.script(Reply(500))
@@ -97,6 +99,7 @@ def test_status_json_field_by_field(room: Newsroom, tmp_path: Path) -> None:
         "fetches": 2,
         "not_modified": 0,
         "not_modified_share": 0.0,
+        "degraded_reason": None,
     }
     not_before = str(status(config)["not_before"])
     # 5 min x 2^1, +-20 %: between 8 and 12 minutes after the failure
@@ -114,6 +117,36 @@ def test_three_failures_mark_a_source_degraded(room: Newsroom, tmp_path: Path) -
     assert run(config, "fetch", at=T0 + 600).exit_code == 0
     row = status(config)
     assert (row["consecutive_failures"], row["degraded"]) == (0, False)
+
+
+def test_status_shows_the_canary_verdict_until_a_pass_is_judged_healthy(
+    room: Newsroom, tmp_path: Path
+) -> None:
+    room.add(2)
+    config = room.config(tmp_path)
+    assert run(config, "fetch").exit_code == 0
+    empty = Reply(200, b'{"records": []}', {"Content-Type": "application/json"})
+    room.script(empty)
+    fetched = run(config, "fetch", at=T0 + 60)
+    assert "degraded: no items (the last good pass had 2)" in fetched.output
+    verdict = "no items (the last good pass had 2)"
+    row = status(config)
+    assert (row["degraded"], row["degraded_reason"], row["consecutive_failures"]) == (
+        True,
+        verdict,
+        0,
+    )
+    wide = {"COLUMNS": "200"}  # the error column is cut to the terminal's width
+    table = CliRunner().invoke(cli, ["--config", str(config), "status", "--table"], env=wide)
+    assert table.exit_code == 0
+    (line,) = [line for line in table.output.splitlines() if "│ room " in line]
+    cells = [cell.strip() for cell in line.strip(" │").split("│")]
+    assert (cells[8], cells[-1]) == ("degraded", f"degraded: {verdict}")  # state, last error
+    room.script(Reply(500))  # a failed fetch says nothing about the items: the verdict stays
+    assert run(config, "fetch", at=T0 + 120).exit_code == 1
+    assert (status(config)["degraded"], status(config)["degraded_reason"]) == (True, verdict)
+    assert run(config, "fetch", at=T0 + 600).exit_code == 0  # the list is back
+    assert (status(config)["degraded"], status(config)["degraded_reason"]) == (False, None)
 
 
 def test_permanent_redirect_moves_the_url_after_three_fetches(
@@ -232,3 +265,23 @@ def test_schema_1_state_is_migrated_and_kept(tmp_path: Path) -> None:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert version == SCHEMA_VERSION >= 3
     assert {"source_health", "source_redirects"} <= tables
+
+
+def test_schema_5_health_gets_the_canary_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    with Store(tmp_path) as store, store.state():
+        pass  # a current state, taken back to schema 5 below
+    state = tmp_path / ".aggregator" / "state.sqlite"
+    with sqlite3.connect(state) as db:
+        db.executescript(
+            """
+            ALTER TABLE source_health DROP COLUMN degraded_reason;
+            INSERT INTO source_health (source, failures, last_outcome) VALUES ('em', 2, 'error');
+            PRAGMA user_version = 5;
+            """
+        )
+    db.close()
+    with Store(tmp_path) as store, store.state() as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        health = healthdb.load(conn, "em")
+    assert version == SCHEMA_VERSION >= 6
+    assert health == healthdb.Health("em", last_outcome="error", failures=2)

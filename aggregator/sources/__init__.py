@@ -1,4 +1,6 @@
-"""Source adapters: one module per kind, each `(Source, Fetcher) -> AdapterResult`."""
+"""Source adapters: one module per kind, each `(Source, Fetcher) -> AdapterResult`.
+
+An adapter may leave items in `AdapterResult.stream`, produced while the pipeline reads them."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ..models import AdapterResult, Fetcher, Source
-from .eastmoney import fetch_eastmoney
+from .eastmoney import stream_eastmoney
 from .feed import fetch_feed
 from .listing import fetch_listing
 from .page import fetch_page
@@ -15,7 +17,7 @@ from .page import fetch_page
 Adapter = Callable[[Source, Fetcher], AdapterResult]
 
 ADAPTERS: dict[str, Adapter] = {
-    "eastmoney": fetch_eastmoney,
+    "eastmoney": stream_eastmoney,  # bodies arrive while the pipeline stores earlier items
     "feed": fetch_feed,
     "page": fetch_page,
     "listing": fetch_listing,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,11 +90,31 @@ _Outcome = RawItem | None | str  # item, unchanged (text 304), or an error line
 
 
 def fetch_eastmoney(source: Source, fetcher: Fetcher) -> AdapterResult:
-    """Fetch every list and share link of `source`, then the bodies (4 at a time, list order kept).
+    """Fetch every list and share link of `source`, then the bodies (TEXT_WORKERS at a time, list
+    order kept).
 
     A failing list request raises (FetchError / ExtractError); a failing article is one line in
     `errors` and the other articles go on.
     """
+    result = stream_eastmoney(source, fetcher)
+    if result.stream is None:
+        return result
+    items: list[RawItem] = []
+    errors, unchanged = list(result.errors), 0
+    for outcome in result.stream:
+        if outcome is None:
+            unchanged += 1
+        elif isinstance(outcome, str):
+            errors.append(outcome)
+        else:
+            items.append(outcome)
+    return AdapterResult(items=tuple(items), unchanged=unchanged, errors=tuple(errors))
+
+
+def stream_eastmoney(source: Source, fetcher: Fetcher) -> AdapterResult:
+    """`fetch_eastmoney` with the bodies still to come: the lists are read here, and the result's
+    `stream` fetches the bodies while it is read and yields each item (list order) as soon as it
+    and those before it are in, so the pipeline stores items while later bodies are in flight."""
     pending: dict[str, _Pending] = {}
     errors: list[str] = []
     lists_fetched = lists_not_modified = share_links = 0
@@ -115,19 +135,32 @@ def fetch_eastmoney(source: Source, fetcher: Fetcher) -> AdapterResult:
     if share_links == 0 and lists_fetched and lists_fetched == lists_not_modified:
         return AdapterResult(not_modified=True, errors=tuple(errors))
 
+    return AdapterResult(errors=tuple(errors), stream=_bodies(source, fetcher, pending))
+
+
+def _bodies(source: Source, fetcher: Fetcher, pending: dict[str, _Pending]) -> Iterator[_Outcome]:
+    """Every pending item's outcome in list order, whatever finished first; an error line shared
+    by twins is yielded once."""
     # Twins (a rolling item and a media item of one article) share a text URL: one request serves
     # both, or the ETag stored by the first would turn the second into a 304.
     groups: dict[str, list[_Pending]] = {}
     for item in pending.values():
         groups.setdefault(item.text_url, []).append(item)
-    with ThreadPoolExecutor(max_workers=TEXT_WORKERS) as pool:
-        done = pool.map(lambda group: _complete(source, fetcher, group), groups.values())
-        outcome_of = {key: outcome for finished in done for key, outcome in finished.items()}
-    outcomes = [outcome_of[key] for key in pending]  # list order, whatever finished first
-    items = tuple(o for o in outcomes if isinstance(o, RawItem))
-    errors.extend(dict.fromkeys(o for o in outcomes if isinstance(o, str)))  # twins: one line
-    unchanged = sum(1 for o in outcomes if o is None)
-    return AdapterResult(items=items, unchanged=unchanged, errors=tuple(errors))
+    pool = ThreadPoolExecutor(max_workers=TEXT_WORKERS)
+    try:
+        futures = {
+            url: pool.submit(_complete, source, fetcher, group) for url, group in groups.items()
+        }
+        told: set[str] = set()
+        for key, item in pending.items():
+            outcome = futures[item.text_url].result()[key]
+            if isinstance(outcome, str):
+                if outcome in told:
+                    continue
+                told.add(outcome)
+            yield outcome
+    finally:  # also when the reader stops early: queued requests are dropped, not sent
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- share links -------------------------------------------------------------------------------

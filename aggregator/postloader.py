@@ -1,0 +1,99 @@
+"""Post files named by the index -> Posts, with bodies rendered at most once.
+
+A body's HTML is looked up in the index's `rendered` table (feedindex) by body and base URL before
+it is rendered; what the subscription documents need is kept there for the next run, so adding one
+post renders one body. Archive pages render without keeping (they are written once).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from . import feedindex
+from .errors import StoreError
+from .models import Post
+from .store import Store
+
+__all__ = ["PostLoader"]
+
+_FLUSH_EVERY = 200  # new entries kept in memory before they are written to the table
+_MEMO_POSTS = 256  # posts of recent subscription documents (a category's and its tag's overlap)
+
+
+class PostLoader:
+    def __init__(self, store: Store, render: Callable[[str], str], base: str) -> None:
+        self.store = store
+        self.problems: list[str] = []
+        self._render = render
+        self._base = base
+        self._fresh: dict[str, str] = {}  # rendered this run, not yet in the table
+        self._keep = True
+        self._memo: OrderedDict[str, Post] = OrderedDict()
+
+    def load(self, names: Iterable[str], *, keep: bool) -> list[Post]:
+        """The posts of `names` (archived ones included); a file gone or broken since it was
+        indexed is left out, its row dropped or marked, and its problem recorded.
+        keep=True stores newly rendered bodies for later runs."""
+        posts: list[Post] = []
+        for name in names:
+            post = self.load_one(name, keep=keep)
+            if post is not None:
+                posts.append(post)
+        return posts
+
+    def load_one(self, name: str, *, keep: bool = False) -> Post | None:
+        self._keep = keep
+        memo = self._memo.get(name)
+        if memo is not None:
+            self._memo.move_to_end(name)
+            return memo
+        try:
+            post = self.store.read_post(name, self._html, archived=True)
+        except StoreError as exc:
+            self.problems.append(str(exc))
+            self.store.forget_post(name, str(exc))
+            return None
+        if post is None:
+            self.store.forget_post(name, None)
+        elif self._keep:
+            self._memo[name] = post
+            if len(self._memo) > _MEMO_POSTS:
+                self._memo.popitem(last=False)
+        return post
+
+    def newest(self, scope: feedindex.Scope, limit: int) -> list[Post]:
+        """The newest `limit` readable posts of `scope` by the index (kept for later runs)."""
+        posts: list[Post] = []
+        offset = 0
+        while len(posts) < limit:
+            with self.store.state() as db:
+                names = feedindex.newest(db, scope, limit - len(posts), offset)
+            if not names:
+                break
+            # a dropped or marked row leaves the query, so the next one shifts up
+            posts += self.load(names, keep=True)
+            offset = len(posts)
+        return posts
+
+    def flush(self, cap: int | None = None) -> None:
+        """Write the bodies rendered for subscription documents; keep the newest `cap`."""
+        if not self._fresh:
+            return
+        with self.store.state(write=True) as db:
+            feedindex.keep_rendered(db, self._fresh, cap)
+        self._fresh.clear()
+
+    def _html(self, body: str) -> str:
+        key = feedindex.render_key(body, self._base)
+        html = self._fresh.get(key)
+        if html is None:
+            with self.store.state() as db:
+                html = feedindex.rendered(db, [key]).get(key)
+        if html is None:
+            html = self._render(body)
+            if self._keep:
+                self._fresh[key] = html
+                if len(self._fresh) >= _FLUSH_EVERY:
+                    self.flush()
+        return html

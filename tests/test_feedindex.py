@@ -1,0 +1,177 @@
+"""Publishing from the index: feedindex queries, archive marks, and incremental builds whose output
+equals a build from scratch."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from site_helpers import make_site, published, run
+
+from aggregator import feedindex, postindex
+from aggregator.feedindex import Scope
+from aggregator.models import Post
+from aggregator.store import Store
+
+CST = timezone(timedelta(hours=8))
+START = datetime(2024, 1, 1, 8, 0, tzinfo=CST)
+
+
+def post(number: int, category: str = "a", tag: str = "t1", seen: int | None = None) -> Post:
+    return Post(
+        post_id=f"NW{number:04d}",
+        title=f"标题 {number}",
+        # dates run backwards, so the newest order is not the stored order
+        date=START - timedelta(minutes=number),
+        category=category,
+        tag=tag,
+        body=f"<p>{number}</p>",
+        content_html=f"<p>{number}</p>",
+        source_url=f"http://example.org/{number}",
+        guid=f"urn:test:{number}",
+        source_name="test",
+        first_seen=START + timedelta(minutes=number if seen is None else seen),
+    )
+
+
+def stored(store: Store, *posts: Post) -> None:
+    for p in posts:
+        store.write_post(p, p.filename)
+
+
+def test_scopes_order_and_positions(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        stored(store, *(post(n, "a" if n % 2 else "b", "t1" if n < 4 else "t2") for n in range(6)))
+        with store.state() as db:
+            assert feedindex.count(db, Scope()) == 6
+            assert feedindex.count(db, Scope(category="a")) == 3
+            assert feedindex.count(db, Scope(tag="t2")) == 2
+            # newest by date (number 0 is the newest), stored by first_seen (0 is the first)
+            assert feedindex.newest(db, Scope(category="b"), 2) == [
+                post(0).filename,
+                post(2).filename,
+            ]
+            assert feedindex.stored_slice(db, Scope(), 2, 3) == [
+                post(n).filename for n in (2, 3, 4)
+            ]
+            assert feedindex.stored_slice(db, Scope(tag="t2"), 1, -1) == [post(5).filename]
+            for offset, limit in ((4, 2), (3, 2), (5, 4), (4, -1), (1, 2)):  # read from the end
+                assert feedindex.stored_slice(db, Scope(), offset, limit, total=6) == (
+                    feedindex.stored_slice(db, Scope(), offset, limit)
+                )
+            p4 = post(4)
+            assert feedindex.position(db, Scope(), p4.first_seen.timestamp(), p4.filename) == 4
+            assert (
+                feedindex.position(db, Scope(category="b"), p4.first_seen.timestamp(), p4.filename)
+                == 2
+            )
+            assert feedindex.categories(db) == ["a", "b"]
+            assert feedindex.category_tags(db, "a") == ["t1", "t2"]
+            assert feedindex.names_by_file(db, "a") == sorted(post(n).filename for n in (1, 3, 5))
+            assert feedindex.category_counts(db) == {"a": 3, "b": 3}
+            assert feedindex.tag_firsts(db) == {
+                "t1": (post(0).first_seen.timestamp(), post(0).filename),
+                "t2": (post(4).first_seen.timestamp(), post(4).filename),
+            }
+            seq = postindex.current_seq(db)
+        stored(store, post(9, "a"))
+        with store.state() as db:
+            assert feedindex.changed_since(db, Scope(category="a"), seq) == [
+                (post(9).first_seen.timestamp(), post(9).filename)
+            ]
+            assert feedindex.changed_since(db, Scope(category="b"), seq) == []
+
+
+def test_only_moves_between_archive_pages_count_as_reshuffles(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        stored(store, post(1), post(2))
+
+        def reshuffled() -> int:
+            with store.state() as db:
+                return postindex.reshuffled_seq(db)
+
+        before = reshuffled()
+        stored(store, post(3))  # appended after the last stored post
+        stored(store, post(3, tag="t1"))  # rewritten in place (same category, tag, first_seen)
+        assert reshuffled() == before
+        stored(store, post(4, seen=0))  # new, stored before the others: found by its position
+        assert reshuffled() == before
+        stored(store, post(3, category="b"))  # moved to another category
+        assert reshuffled() > before
+        before = reshuffled()
+        (tmp_path / "_posts" / post(1).filename).unlink()
+        store.sync_index()  # removed
+        assert reshuffled() > before
+
+
+def test_the_render_cache_keeps_the_newest_entries(tmp_path: Path) -> None:
+    with Store(tmp_path) as store, store.state(write=True) as db:
+        feedindex.keep_rendered(db, {"k1": "<p>1</p>"}, cap=10)
+        feedindex.keep_rendered(db, {"k2": "<p>2</p>"}, cap=10)
+        feedindex.keep_rendered(db, {"k3": "<p>3</p>"}, cap=2)
+        assert feedindex.rendered(db, ["k1", "k2", "k3"]) == {"k2": "<p>2</p>", "k3": "<p>3</p>"}
+
+
+def add_post(storage: Path, number: int, category: str = "emnews") -> None:
+    (storage / "_posts" / f"2022-06-01-20220601000000{number:04d}.md").write_text(
+        f'---\nlayout: post\ntitle: "新的 {number}"\ndate: 2022-06-01 08:{number:02d}:00 +0800\n'
+        f"categories: {category}\ntags: 东财滚动新闻\n"
+        f"fetched_at: 2022-06-01 08:{number:02d}:00 +0800\n---\n正文 {number}\n",
+        encoding="utf-8",
+    )
+
+
+def test_incremental_builds_equal_a_build_from_scratch(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "a", entries=4, extra='formats = ["atom", "json"]\n')
+    storage = site / "storage"
+    assert run(site, "build").exit_code == 0
+    for number in range(1, 6):  # past a page boundary of the site feed and of emnews
+        add_post(storage, number)
+        assert run(site, "build").exit_code == 0
+    # a post stored before the others (an older fetched_at) shifts every page after it
+    add_post(storage, 6)
+    late = storage / "_posts/2022-06-01-202206010000000006.md"
+    late.write_text(
+        late.read_text("utf-8").replace("fetched_at: 2022-06-01", "fetched_at: 2021-12-01"),
+        "utf-8",
+    )
+    assert run(site, "build").exit_code == 0
+    # an edited post in a full page rewrites that page
+    edited = storage / "_posts/2021-12-16-NW202112162215638061.md"
+    edited.write_text(edited.read_text("utf-8").replace("蓝图绘就", "蓝图绘就了"), "utf-8")
+    assert run(site, "build").exit_code == 0
+    again = run(site, "build")
+    assert again.output == "feeds unchanged\n"
+
+    fresh = make_site(tmp_path / "b", entries=4, extra='formats = ["atom", "json"]\n')
+    shutil.rmtree(fresh / "storage/_posts")
+    shutil.copytree(storage / "_posts", fresh / "storage/_posts")
+    assert run(fresh, "build").exit_code == 0
+    assert published(storage) == published(fresh / "storage")
+
+
+def test_a_deleted_archive_page_comes_back_with_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path, entries=4)
+    storage = site / "storage"
+    assert run(site, "build").exit_code == 0
+    page = storage / "feed/emnews/archive/2.xml"
+    data = page.read_bytes()
+    page.unlink()
+    assert run(site, "build").output == "feeds written: feed/emnews/archive/2.xml\n"
+    assert page.read_bytes() == data
+
+
+def test_archived_posts_stay_in_every_feed_after_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    storage = site / "storage"
+    assert run(site, "build").exit_code == 0
+    before = published(storage)
+    archive = storage / "_archive"
+    archive.mkdir()
+    for path in sorted((storage / "_posts").glob("2021-*.md")):
+        path.rename(archive / path.name)
+    shutil.rmtree(storage / ".aggregator")  # a cold index: the full sync must read _archive/
+    assert run(site, "build").output == "feeds unchanged\n"
+    after = {k: v for k, v in published(storage).items() if not k.startswith("_archive/")}
+    assert after == before
