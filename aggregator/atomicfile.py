@@ -4,48 +4,128 @@ Every file is replaced atomically (temp file in the same dir, fsync, os.replace,
 so a reader or a crash sees the old bytes or the new ones, never a mix. Temp files are named
 `.tmp-aggregator-<pid>-<hex>`: a dot-name without `.md`/`.xml`, so Jekyll never publishes one, and
 `clean_temp_files` can find the ones a crash left behind.
+
+Many files written together (a source's posts) are staged (`stage`: temp file written, kept open)
+and then committed at once (`commit_staged`): their fsyncs run in parallel, which the file system
+serves with one journal commit, and each directory is synced once after the renames.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import crashpoints
 from .errors import StoreError
 
-__all__ = ["TEMP_PREFIX", "atomic_write", "clean_temp_files", "fsync_dir"]
+__all__ = [
+    "TEMP_PREFIX",
+    "Staged",
+    "atomic_write",
+    "clean_temp_files",
+    "commit_staged",
+    "discard_staged",
+    "fsync_dir",
+    "stage",
+]
 
 TEMP_PREFIX = ".tmp-aggregator-"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers and crashes see the old or the new bytes."""
-    directory = path.parent
-    temp = directory / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
+    commit_staged([stage(path, data)])
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A complete temp file, still open and not yet durable, that is to replace `path`."""
+
+    path: Path
+    temp: Path
+    fd: int
+
+
+def stage(path: Path, data: bytes) -> Staged:
+    """Write `data` to a new temp file beside `path`; commit_staged or discard_staged it."""
+    temp = path.parent / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
     try:
         # O_EXCL: never write through a file or symlink that is already there; 0o666 & umask
         # gives the same permissions as any file the user creates (mkstemp would give 0600).
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    staged = Staged(path, temp, fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        crashpoints.reached("before-replace")
-        os.replace(temp, path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
     except BaseException as exc:
-        with suppress(OSError):
-            os.unlink(temp)
+        discard_staged([staged])
         if isinstance(exc, OSError):
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
-    fsync_dir(directory)
-    crashpoints.reached("after-replace")
+    return staged
+
+
+def commit_staged(staged: Sequence[Staged], replaced: list[Staged] | None = None) -> None:
+    """Make every staged file durable, then rename each into place, then sync each directory.
+
+    Each file renamed is appended to `replaced`. A StoreError names the file that failed; the
+    files before it are in place, it and the ones after it are not (their temp files are gone)."""
+    done = 0
+    try:
+        _sync_and_close(staged)
+        for one in staged:
+            crashpoints.reached("before-replace")
+            os.replace(one.temp, one.path)
+            done += 1
+            if replaced is not None:
+                replaced.append(one)
+            crashpoints.reached("after-replace")
+    except BaseException as exc:
+        _remove(staged[done:])
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot write {staged[done].path}: {exc.strerror or exc}") from exc
+        raise
+    finally:
+        for directory in dict.fromkeys(one.path.parent for one in staged[:done]):
+            fsync_dir(directory)
+
+
+FSYNC_WORKERS = 16
+
+
+def _sync_and_close(staged: Sequence[Staged]) -> None:
+    try:
+        if len(staged) == 1:
+            os.fsync(staged[0].fd)
+        elif staged:  # concurrent fsyncs share the file system's journal commits
+            with ThreadPoolExecutor(max_workers=min(len(staged), FSYNC_WORKERS)) as pool:
+                list(pool.map(os.fsync, [one.fd for one in staged]))
+    finally:
+        for one in staged:
+            with suppress(OSError):
+                os.close(one.fd)
+
+
+def _remove(staged: Sequence[Staged]) -> None:
+    for one in staged:
+        with suppress(OSError):
+            os.unlink(one.temp)
+
+
+def discard_staged(staged: Sequence[Staged]) -> None:
+    """Close and remove staged temp files that will not be committed."""
+    for one in staged:
+        with suppress(OSError):
+            os.close(one.fd)
+    _remove(staged)
 
 
 def clean_temp_files(root: Path) -> int:

@@ -9,6 +9,7 @@ the feeds are never emptied. Pure: the store keeps the baseline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,15 @@ from .normalise import plain_text
 __all__ = ["FIELDS", "Verdict", "check", "item_fields"]
 
 FIELDS = ("title", "date", "body")
+
+# A body that opens with a visible character, perhaps after ordinary tags and plain comments, has
+# text: no need to parse all of it (bs4 takes milliseconds on a long article). Else it is parsed.
+_TAG_NAME = r"(?:p|br|img|div|span|strong|b|em|i|u|font|center|h[1-6]|ul|ol|li|table|tbody|tr|td|a)"
+_OPENS_WITH_TEXT = re.compile(
+    rf"\s*(?:(?:<{_TAG_NAME}(?:\s+[a-z][a-z0-9_.:-]*(?:=\"[^\"<>]*\")?)*\s*/?>"
+    rf"|</{_TAG_NAME}\s*>|<!--(?!-?>)(?:[^-]|-(?!-))*-->)\s*)*"
+    "[^\\s<>&\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]"
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ def item_fields(item: RawItem, now: datetime) -> frozenset[str]:
         present.add("title")
     if parse_date(item.date_text, item.timezone, now) is not None:
         present.add("date")
-    if plain_text(item.html, limit=50):
+    if _OPENS_WITH_TEXT.match(item.html) or plain_text(item.html, limit=50):
         present.add("body")
     return frozenset(present)
 

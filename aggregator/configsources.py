@@ -54,6 +54,7 @@ SOURCE_KEYS = (
     "proxy",
     "max_items",
     "full_text",
+    "max_full_text",
     "category_map",
     "include",
     "exclude",
@@ -150,7 +151,8 @@ def _source(t: TomlTable, index: int) -> Source:
 
 
 def _item_rules(t: TomlTable, kind: str) -> dict[str, Any]:
-    """full_text, category_map, include, exclude and dedupe, as Source keyword arguments."""
+    """full_text, max_full_text, category_map, include, exclude and dedupe, as Source keyword
+    arguments."""
     rules: dict[str, Any] = {}
     if "full_text" in t:
         if kind != "feed":
@@ -159,6 +161,10 @@ def _item_rules(t: TomlTable, kind: str) -> dict[str, Any]:
         if value not in (True, False, "auto"):
             raise ConfigError(t.path("full_text"), f'expected "auto", true or false, got {value!r}')
         rules["full_text"] = {True: "always", False: "never"}.get(value, "auto")
+    if "max_full_text" in t:
+        if kind != "feed":
+            raise ConfigError(t.path("max_full_text"), "only feed sources have max_full_text")
+        rules["max_full_text"] = t.integer("max_full_text", default=50, low=1, high=100_000)
     rules["category_map"] = slug_map(t.table("category_map"))
     for key in ("include", "exclude"):
         rules[key] = _patterns(t, key)

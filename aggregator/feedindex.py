@@ -73,15 +73,21 @@ class Scope:
     category: str | None = None
     tag: str | None = None
 
-    def where(self) -> tuple[str, tuple[str, ...]]:
+    def where(self, *, seek: bool = True) -> tuple[str, tuple[str, ...]]:
         # a row has a category (maybe "") exactly when it is a readable post: problem rows keep
-        # category and tag NULL (postindex), so these terms need no `problem IS NULL` and each
-        # is answered from an index alone
+        # category and tag NULL and no post_tags (postindex), so these terms need no
+        # `problem IS NULL` and each is answered from indexes alone; seek=False writes `+column`
+        # so SQLite leaves the scope's index out (changed_since)
+        plus = "" if seek else "+"
         if self.category is not None:
-            return "category = ?", (self.category,)
+            return f"{plus}category = ?", (self.category,)
         if self.tag is not None:
-            return "tag = ?", (self.tag,)
-        return "category IS NOT NULL", ()
+            # a post's primary tag is its row's; its further tags are rows of post_tags
+            return (
+                f"({plus}tag = ? OR filename IN (SELECT filename FROM post_tags WHERE tag = ?))",
+                (self.tag, self.tag),
+            )
+        return f"{plus}category IS NOT NULL", ()
 
 
 @dataclass(frozen=True)
@@ -132,9 +138,8 @@ def stored_slice(
 
 def changed_since(db: sqlite3.Connection, scope: Scope, seq: int) -> list[tuple[float, str]]:
     """(first_seen, filename) of the scope's rows written after change number `seq`."""
-    where, args = scope.where()
     # `+` keeps the scope's index out, so the seq index finds the few changed rows
-    where = where.replace("category", "+category").replace("tag =", "+tag =")
+    where, args = scope.where(seek=False)
     rows = db.execute(
         f"SELECT first_seen, filename FROM post_index WHERE seq > ? AND {where}", (seq, *args)
     )
@@ -154,14 +159,18 @@ def position(db: sqlite3.Connection, scope: Scope, first_seen: float, filename: 
     return count(db, scope) - int(row[0])
 
 
-def stored_rows(db: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
-    """(filename, category, tag) of every readable post in the stored order."""
+def stored_rows(db: sqlite3.Connection) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(filename, category, tags: the primary one first) of every readable post in the stored
+    order."""
+    extra: dict[str, list[str]] = {}
+    for filename, tag in db.execute("SELECT filename, tag FROM post_tags ORDER BY filename, tag"):
+        extra.setdefault(filename, []).append(tag)
     rows = db.execute(
         "SELECT filename, category, tag FROM post_index WHERE problem IS NULL"
         " ORDER BY first_seen, filename"
     )
     for filename, category, tag in rows:
-        yield filename, category or "", tag or ""
+        yield filename, category or "", (tag or "", *extra.get(filename, ()))
 
 
 def categories(db: sqlite3.Connection) -> list[str]:
@@ -180,18 +189,32 @@ def tag_firsts(db: sqlite3.Connection) -> dict[str, tuple[float, str]]:
         ).fetchone()
         if tag and row is not None:
             firsts[tag] = (row[0], row[1])
+    further = db.execute(
+        "SELECT t.tag, p.first_seen, p.filename FROM post_tags t JOIN post_index p USING (filename)"
+    )
+    for tag, first_seen, filename in further:
+        if tag not in firsts or (first_seen, filename) < firsts[tag]:
+            firsts[tag] = (first_seen, filename)
     return firsts
 
 
 def category_tags(db: sqlite3.Connection, category: str) -> list[str]:
-    """Every tag of the category's posts, sorted; one index seek per tag."""
+    """Every tag of the category's posts, sorted; one index seek per primary tag."""
     rows = db.execute(
         "WITH RECURSIVE v(x) AS (SELECT MIN(tag) FROM post_index WHERE category = ?1"
         " UNION ALL SELECT (SELECT MIN(tag) FROM post_index WHERE category = ?1 AND tag > v.x)"
         " FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL",
         (category,),
     )
-    return [value for (value,) in rows]
+    tags = {value for (value,) in rows}
+    if db.execute("SELECT 1 FROM post_tags LIMIT 1").fetchone() is None:
+        return sorted(tags)  # no post has further tags: skip the walk over the category's rows
+    further = db.execute(
+        "SELECT DISTINCT t.tag FROM post_index p JOIN post_tags t USING (filename)"
+        " WHERE p.category = ?",
+        (category,),
+    )
+    return sorted(tags | {value for (value,) in further})
 
 
 def names_by_file(db: sqlite3.Connection, category: str) -> list[str]:

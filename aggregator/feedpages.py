@@ -18,10 +18,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from . import archive, feedindex, feeds, jsonfeed_writer, postindex
+from . import archive, atomxml, feedindex, feeds, jsonfeed_writer, postindex
+from .atomxml import Entry
 from .config import Config
 from .feedindex import ArchiveMark, Scope
-from .models import Post
 from .postloader import PostLoader
 
 __all__ = ["Feed", "FeedPlan", "current_files", "plan_archives", "write_archives"]
@@ -156,7 +156,7 @@ def write_archives(
                     total = feedindex.count(db, plan.feed.scope)
                     start = (number - 1) * limit
                     names = feedindex.stored_slice(db, plan.feed.scope, start, limit, total)
-                page = loader.load(names, keep=False)
+                page = [e for _, e in loader.entries(names, config.site) if e is not None]
                 write(*_page_file(config, plan, number, page))
     else:
         _one_pass(config, loader, [plan for plan in plans if plan.todo], write)
@@ -175,13 +175,15 @@ def _one_pass(config: Config, loader: PostLoader, plans: list[FeedPlan], write: 
     by_category = {p.feed.scope.category: p for p in plans if p.feed.scope.category is not None}
     by_tag = {p.feed.scope.tag: p for p in plans if p.feed.scope.tag is not None}
     seen = {id(plan): 0 for plan in plans}
-    filling: dict[int, list[Post]] = {id(plan): [] for plan in plans}
     with loader.store.state() as db:
         rows = list(feedindex.stored_rows(db))
-    for filename, category, tag in rows:
+    # which planned pages each row is on (and whether it completes one), before anything is
+    # read: the files to read are then known at once (PostLoader.entries may spread them)
+    needed: list[tuple[str, list[tuple[FeedPlan, int, bool]]]] = []
+    for filename, category, tags in rows:
         members = [
             plan
-            for plan in (site_plan, by_category.get(category), by_tag.get(tag))
+            for plan in (site_plan, by_category.get(category), *map(by_tag.get, tags))
             if plan is not None
         ]
         wanted = []
@@ -189,20 +191,22 @@ def _one_pass(config: Config, loader: PostLoader, plans: list[FeedPlan], write: 
             number = seen[id(plan)] // limit + 1
             seen[id(plan)] += 1
             if number in plan.todo:
-                wanted.append((plan, number))
-        if not wanted:
-            continue
-        post = loader.load_one(filename)
-        for plan, number in wanted:
-            if post is not None:
-                filling[id(plan)].append(post)
-            if seen[id(plan)] == number * limit:  # the page is complete
+                wanted.append((plan, number, seen[id(plan)] == number * limit))
+        if wanted:
+            needed.append((filename, wanted))
+    filling: dict[int, list[Entry]] = {id(plan): [] for plan in plans}
+    results = loader.entries([filename for filename, _ in needed], config.site)
+    for (_, wanted), (_, entry) in zip(needed, results, strict=True):
+        for plan, number, completes in wanted:
+            if entry is not None:
+                filling[id(plan)].append(entry)
+            if completes:
                 write(*_page_file(config, plan, number, filling[id(plan)]))
                 filling[id(plan)] = []
 
 
 def _page_file(
-    config: Config, plan: FeedPlan, number: int, page: list[Post]
+    config: Config, plan: FeedPlan, number: int, page: list[Entry]
 ) -> tuple[str, bytes, bool]:
     site, path = config.site, plan.feed.path
 
@@ -215,14 +219,12 @@ def _page_file(
     if number < plan.pages:
         links.append(("next-archive", url(archive.archive_path(path, number + 1))))
     page_path = archive.archive_path(path, number)
-    data = feeds.build_atom(
-        feeds.sort_newest_first(page),
+    data = atomxml.archive_document(
+        page,
         site=site,
         path=page_path,
         title=plan.feed.title,
-        limit=len(page),
         html_url=plan.feed.html_url,
         links=links,
-        archive=True,
     )
     return page_path, data, False

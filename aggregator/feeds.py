@@ -132,6 +132,9 @@ def build_atom(
             if xml_text(post.tag):
                 category["label"] = xml_text(post.tag)
             entry.category(category)
+        for tag in post.extra_tags:  # the primary tag is the label above
+            if xml_text(tag):
+                entry.category({"term": xml_text(tag)})
 
     try:
         data: bytes = feed.atom_str(pretty=True)

@@ -42,6 +42,7 @@ from aggregator.netguard import (
 PROJECT_URL = "https://github.com/aggregator-rss/aggregator"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
+KEEPALIVE_SECONDS = 5.0  # httpx's default: idle connections are closed after this
 # Headers a source configured for its own host; never forwarded to another origin.
 _ORIGIN_BOUND_HEADERS = ("authorization", "cookie", "proxy-authorization")
 # What the transport and the OS raise for network trouble or bad input; anything else is a bug.
@@ -362,10 +363,18 @@ class HttpFetcher:
         """
         ssl_context = httpx.create_ssl_context()
         transport = httpx.HTTPTransport(verify=ssl_context)  # reuse: loading CAs is slow
+        # httpcore's own default is 10 connections, fewer than one host's per_host may ask for:
+        # allow httpx's 100 plus a busy host's slots, and keep each of those slots alive
+        connections = 100 + self.settings.per_host
+        keepalive = max(20, self.settings.per_host)
         if proxy is None:
             backend = GuardedBackend(self._policy, self._resolver, self._trusted_hosts)
             transport._pool = httpcore.ConnectionPool(
-                ssl_context=ssl_context, network_backend=backend
+                ssl_context=ssl_context,
+                network_backend=backend,
+                max_connections=connections,
+                max_keepalive_connections=keepalive,
+                keepalive_expiry=KEEPALIVE_SECONDS,
             )
             return transport
         try:
@@ -387,6 +396,9 @@ class HttpFetcher:
             proxy_headers=parsed.headers.raw,
             ssl_context=ssl_context,
             network_backend=DeadlineBackend(),
+            max_connections=connections,
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
         return transport
 

@@ -64,8 +64,8 @@ def _item(post: Post, site: SiteSettings) -> dict[str, Any]:
         item["date_modified"] = _iso(post.updated)
     if post.source_url:
         item["external_url"] = post.source_url
-    if post.tag:
-        item["tags"] = [post.tag]
+    if post.tags:
+        item["tags"] = list(post.tags)
     return item
 
 

@@ -148,9 +148,12 @@ class Source:
     fields: Mapping[str, str] = field(default_factory=dict)
     article_url: str | None = None
     article_fields: Mapping[str, str] = field(default_factory=dict)
-    allow_hosts: tuple[str, ...] = ()  # listing: hosts besides the listing's own ("*.x.com" too)
+    # listing: hosts besides the listing's own ("*.x.com" too); feed: hosts besides the feed's own
+    # whose pages full text may come from (empty: any public host)
+    allow_hosts: tuple[str, ...] = ()
     # feed: fetch the article page when an entry has only a summary ("auto"), always, or never
     full_text: FullText = "auto"
+    max_full_text: int = 50  # feed: article pages fetched per pass; later entries keep summaries
     category_map: Mapping[str, str] = field(default_factory=dict)  # entry category -> slug
     include: tuple[str, ...] = ()  # regexes on title, body, author: an item must match one
     exclude: tuple[str, ...] = ()  # regexes: an item matching any is not posted
@@ -174,6 +177,8 @@ class RawItem:
     category: str | None = None  # fixed category slug from the source config
     tag: str | None = None  # fixed tag from the source config
     author: str | None = None  # byline; only read by include/exclude filters
+    # tags besides the primary one (a feed entry's categories); posts.make_post cleans and bounds
+    extra_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,13 @@ class Post:
     source_name: str
     first_seen: datetime  # aware; when this post was first stored (`fetched_at`)
     updated: datetime | None = None  # aware; set when a stored post was later rewritten
+    # tags after `tag` (which alone drives the footer): each also gets the post into its tag feed
+    extra_tags: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Every tag, the primary one first."""
+        return (self.tag, *self.extra_tags) if self.tag else self.extra_tags
 
     @property
     def filename(self) -> str:

@@ -26,9 +26,8 @@ from bs4.element import (
     ProcessingInstruction,
     Tag,
 )
-from markdown_it import MarkdownIt
 
-from aggregator import fragments
+from aggregator import fragments, markdown
 from aggregator.dates import parse_date
 from aggregator.slugs import slugify
 
@@ -95,9 +94,6 @@ _SOURCE_LINE = re.compile(r"[（(]?\s*文章来源\s*[：:]\s*(.*?)\s*[）)]?", 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _WHITESPACE = re.compile(r"\s+")
 
-_markdown = MarkdownIt("commonmark", {"html": True})
-
-
 # A post body is Markdown with raw HTML that Jekyll runs through Liquid and kramdown, neither of
 # which sanitises: `[x](javascript:...)` becomes a link, `{: onclick=...}` an attribute, `{% ... %}`
 # a Liquid tag. As character references these are plain text to every HTML and Markdown reader.
@@ -159,6 +155,11 @@ def plain_text(text: str, *, limit: int = 1000) -> str:
 def _one_line(text: str) -> str:
     """Controls and line/paragraph separators -> space, whitespace runs collapsed."""
     return _WHITESPACE.sub(" ", strip_xml_illegal(_CONTROLS.sub(" ", text))).strip()
+
+
+def one_line(text: str) -> str:
+    """Plain text (a tag) as one line: controls -> space, whitespace runs collapsed, stripped."""
+    return _one_line(text)
 
 
 def digest_text(digest: str) -> str:
@@ -246,7 +247,7 @@ def render_body(body: str, *, base_url: str | None = None) -> str:
     Renders like Jekyll would (CommonMark, raw HTML allowed), for the feed's `<content>`.
     `base_url` resolves relative and protocol-relative links such as `//site/category/x.html`.
     """
-    return sanitise_html(_markdown.render(strip_xml_illegal(_cap(body))), base_url)
+    return sanitise_html(markdown.render(strip_xml_illegal(_cap(body))), base_url)
 
 
 # --- sanitiser ------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
                           dotted paths in a JSON entry                               listing
     article_url           URL template over the fields ({id}): the page or text API  listing
     [sources.article_fields]  body, title, date, media: dotted paths in a JSON article listing
-    allow_hosts           hosts articles may come from besides the list's own        listing
+    allow_hosts           hosts articles may come from besides the list's own        listing, feed
+                          (feed: full-text pages; absent = any public host)
 
 Every error names its key path, like the rest of the config.
 """
@@ -36,6 +37,7 @@ PAGE_KEYS = ("selectors", *LISTING_KEYS)
 FIELD_NAMES = ("link", "title", "date", "media", "id")
 ARTICLE_FIELD_NAMES = ("body", "title", "date", "media")
 SELECTOR_NAMES = ("title", "date", "body", "media", "remove")
+_KINDS = {"selectors": ("page", "listing"), "allow_hosts": ("listing", "feed")}  # else listing
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _HOST_PATTERN = re.compile(
@@ -47,9 +49,11 @@ _PATH_SEGMENT = re.compile(r"[^.\s]+")
 def page_rules(t: TomlTable, kind: str) -> dict[str, Any]:
     """The page/listing keys of one source as `Source` keyword arguments (empty for others)."""
     for key in PAGE_KEYS:
-        kinds = ("page", "listing") if key == "selectors" else ("listing",)
-        if key in t and kind not in kinds:
-            raise ConfigError(t.path(key), f"only {' and '.join(kinds)} sources have {key}")
+        allowed = _KINDS.get(key, ("listing",))
+        if key in t and kind not in allowed:
+            raise ConfigError(t.path(key), f"only {' and '.join(allowed)} sources have {key}")
+    if kind == "feed":
+        return {"allow_hosts": _hosts(t)}  # where full-text pages may come from
     if kind not in ("page", "listing"):
         return {}
     rules: dict[str, Any] = {"selectors": _selectors(t)}

@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from . import canary, crashpoints, dedupe, filters, normalise, posts, prefetch, publish, retention
+from . import canary, crashpoints, dedupe, filters, normalise, posts, prefetch, retention
+from .cleanpool import Cleaned, CleanPool
 from .config import Config, configured_ports
 from .errors import SourceError, StoreError
 from .health import HealthTracker
@@ -102,23 +103,26 @@ def run_once(
     # a fetcher without per-source views (a test double) is used one source at a time
     shared = hasattr(fetcher, "for_source")
 
-    def fetch(source: Source) -> _Fetched:
-        return _fetch_source(source, fetcher, store, health, force=force)
+    cleaner = CleanPool()  # bodies cleaned in another process while this thread stores
 
-    for _, fetched in prefetch.in_order(
-        fetch,
-        chosen,
-        workers=FETCH_WORKERS if shared else 1,
-        ahead=FETCH_AHEAD if shared else 1,
-        should_stop=should_stop,
-    ):
-        result, categories = _store_source(config, fetched, store, clock)
-        if health is not None and fetched.watched is not None:
-            health.record(fetched.configured, result, fetched.watched)
-        results.append(result)
-        changed_categories |= categories
-        if on_result:
-            on_result(result)
+    def fetch(source: Source) -> _Fetched:
+        return _fetch_source(source, fetcher, store, health, force=force, cleaner=cleaner)
+
+    with cleaner:
+        for _, fetched in prefetch.in_order(
+            fetch,
+            chosen,
+            workers=FETCH_WORKERS if shared else 1,
+            ahead=FETCH_AHEAD if shared else 1,
+            should_stop=should_stop,
+        ):
+            result, categories = _store_source(config, fetched, store, clock)
+            if health is not None and fetched.watched is not None:
+                health.record(fetched.configured, result, fetched.watched)
+            results.append(result)
+            changed_categories |= categories
+            if on_result:
+                on_result(result)
     written: list[str] = []
     if owed:  # which categories that run touched is unknown: rebuild all, re-indexing the files
         written = rebuild_feeds(config, store)[0]
@@ -149,6 +153,7 @@ class _Fetched:
     error: str | None = None  # the adapter failed
     skipped: SourceResult | None = None  # health said not now
     watched: WatchedFetcher | None = None  # health is tracking this source
+    cleaned: Cleaned | None = None  # the items' bodies, cleaned by the CleanPool
 
     def elapsed(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
@@ -161,6 +166,7 @@ def _fetch_source(
     health: HealthTracker | None,
     *,
     force: bool,
+    cleaner: CleanPool | None = None,
 ) -> _Fetched:
     """Run the source's adapter (between the health tracker's skip check and its watch)."""
     started = time.monotonic()
@@ -184,6 +190,8 @@ def _fetch_source(
         from .sources import adapter_for
 
         fetched.found = adapter_for(fetched.source)(fetched.source, through)
+        if cleaner is not None:
+            fetched.cleaned = cleaner.submit(fetched.found.items)
     except SourceError as exc:
         fetched.error = str(exc)
     return fetched
@@ -219,7 +227,8 @@ def _store_source(
             held += 1
             return
         try:
-            decision, post = _store_item(config, source, item, store, clock())
+            cleaned = fetched.cleaned.get(item) if fetched.cleaned else None
+            decision, post = _store_item(config, source, item, store, clock(), cleaned)
         except (SourceError, StoreError) as exc:
             failed.append(f"{item.key}: {exc}")
             return
@@ -231,32 +240,39 @@ def _store_source(
     # items lacking that field are held back (see canary.py)
     previous = store.last_yield(source.name)
     adapter_errors = list(found.errors)
-    if found.stream is None:
-        items: list[RawItem] = list(found.items)
-        verdict = canary.check(items, found.unchanged, previous, clock())
-        for item in items:
-            store_one(item, verdict.lost)
-    else:
-        # items are stored as they arrive, in order, while each has every field of the last
-        # healthy pass (no verdict can hold such an item back); from the first that lacks one,
-        # the rest wait for the verdict over all items
-        baseline = previous[1] if previous else frozenset()
-        items = []
-        waiting: list[RawItem] = []
-        for arrived in itertools.chain(found.items, found.stream):
-            if arrived is None:
-                counts["unchanged"] += 1
-            elif isinstance(arrived, str):
-                adapter_errors.append(arrived)
+    # one batch per source: its post files are synced together, its rows committed together
+    try:
+        with store.batch():
+            if found.stream is None:
+                items: list[RawItem] = list(found.items)
+                verdict = canary.check(items, found.unchanged, previous, clock())
+                for item in items:
+                    store_one(item, verdict.lost)
             else:
-                items.append(arrived)
-                if waiting or (baseline and not baseline <= canary.item_fields(arrived, clock())):
-                    waiting.append(arrived)
-                else:
-                    store_one(arrived, frozenset())
-        verdict = canary.check(items, counts["unchanged"], previous, clock())
-        for item in waiting:
-            store_one(item, verdict.lost)
+                # items are stored as they arrive, in order, while each has every field of the last
+                # healthy pass (no verdict can hold such an item back); from the first that lacks one,
+                # the rest wait for the verdict over all items
+                baseline = previous[1] if previous else frozenset()
+                items = []
+                waiting: list[RawItem] = []
+                for arrived in itertools.chain(found.items, found.stream):
+                    if arrived is None:
+                        counts["unchanged"] += 1
+                    elif isinstance(arrived, str):
+                        adapter_errors.append(arrived)
+                    else:
+                        items.append(arrived)
+                        if waiting or (
+                            baseline and not baseline <= canary.item_fields(arrived, clock())
+                        ):
+                            waiting.append(arrived)
+                        else:
+                            store_one(arrived, frozenset())
+                verdict = canary.check(items, counts["unchanged"], previous, clock())
+                for item in waiting:
+                    store_one(item, verdict.lost)
+    except StoreError as exc:  # the batch could not be stored: retried next time
+        failed.append(str(exc))
     if verdict.baseline is not None:
         store.save_yield(source.name, *verdict.baseline)
 
@@ -294,7 +310,12 @@ def _unrendered(body: str) -> str:
 
 
 def _store_item(
-    config: Config, source: Source, item: RawItem, store: Store, now: datetime
+    config: Config,
+    source: Source,
+    item: RawItem,
+    store: Store,
+    now: datetime,
+    cleaned: str | None = None,
 ) -> tuple[str, Post]:
     namespace = source.type  # ids are global per kind: an article listed by two sources is one post
     seen = store.seen(namespace, item.key)
@@ -314,6 +335,7 @@ def _store_item(
         first_seen=seen.first_seen if seen else now,
         now=now,
         render=False,  # content_html follows from the body: compare bodies, render in the feeds
+        cleaned=cleaned,
     )
     article_ids = () if seen else dedupe.identities(item, source.type)
     scope = None if source.dedupe == "global" else placement.category
@@ -354,6 +376,8 @@ def rebuild_feeds(
     """
     store.sync_index(full=categories is None)
     problems = store.index_problems() if categories is None else []
+    from . import publish  # (jinja2, feedgen, Markdown: a pass of 304s never needs them)
+
     done = publish.publish(
         config,
         store,

@@ -7,7 +7,7 @@ The front matter is written by hand, never by a YAML dumper, so the bytes are ex
     title: "<always double-quoted>"
     date: 2021-12-16 09:30:00 +0800
     categories: renminyoudianbao
-    tags: 人民邮电报新闻
+    tags: 人民邮电报新闻                     (several: ["人民邮电报新闻", "5G"])
     source_url: "http://..."
     source_name: "em-media"
     guid: "urn:..."
@@ -38,6 +38,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from .errors import StoreError
+from .frontmatter_fast import simple_meta
 from .models import Post
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "render_post",
     "yaml_double_quoted",
     "yaml_scalar",
+    "yaml_tags",
 ]
 
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")  # the zone of naive dates in the old hand-made posts
@@ -137,6 +139,14 @@ def yaml_scalar(value: str) -> str:
     return value if _is_safe_plain(value) else yaml_double_quoted(value)
 
 
+def yaml_tags(post: Post) -> str:
+    """One tag as the seed writes it (`tags: 人民邮电报新闻`); several as a flow list of quoted
+    strings, which Jekyll reads as a list (a plain scalar in a flow list may hold no `,[]{}`)."""
+    if not post.extra_tags:
+        return yaml_scalar(post.tag)
+    return "[" + ", ".join(yaml_double_quoted(tag) for tag in post.tags) + "]"
+
+
 def format_date(value: datetime) -> str:
     """`2021-12-16 09:30:00 +0800` in the zone the datetime carries (whole seconds)."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -152,7 +162,7 @@ def render_post(post: Post) -> bytes:
         f"title: {yaml_double_quoted(post.title)}",
         f"date: {format_date(post.date)}",
         f"categories: {yaml_scalar(post.category)}",
-        f"tags: {yaml_scalar(post.tag)}",
+        f"tags: {yaml_tags(post)}",
         f"source_url: {yaml_double_quoted(post.source_url)}",
         f"source_name: {yaml_double_quoted(post.source_name)}",
         f"guid: {yaml_double_quoted(post.guid)}",
@@ -211,19 +221,21 @@ def parse_post(
     match = _FRONT_MATTER.match(text)
     if match is None:
         raise PostFileError(f"{filename}: no front matter (--- ... ---) at the start of the file")
-    meta = _load_yaml(match["yaml"], filename)
+    fast = simple_meta(match["yaml"])  # our own lines without YAML; anything else with it
+    meta = _load_yaml(match["yaml"], filename) if fast is None else fast
     body = text[match.end() :]
 
     post_date = _read_date(meta.get("date"), "date", filename, zone)
     if post_date is None:
         raise PostFileError(f"{filename}: front matter has no date")
     first_seen = _read_date(meta.get("fetched_at"), "fetched_at", filename, zone) or post_date
+    tags = _read_tags(meta.get("tags", meta.get("tag")))
     return Post(
         post_id=post_id,
         title=_read_text(meta.get("title")),
         date=post_date,
         category=_read_text(meta.get("categories", meta.get("category"))),
-        tag=_read_text(meta.get("tags", meta.get("tag"))),
+        tag=tags[0] if tags else "",
         body=body,
         content_html=render(body),
         source_url=_read_text(meta.get("source_url")),
@@ -231,6 +243,7 @@ def parse_post(
         source_name=_read_text(meta.get("source_name")),
         first_seen=first_seen,
         updated=_read_date(meta.get("updated"), "updated", filename, zone),
+        extra_tags=tuple(tags[1:]),
     )
 
 
@@ -259,6 +272,14 @@ def _read_text(value: object) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def _read_tags(value: object) -> list[str]:
+    """Every tag of a list (empty items skipped), else the one tag; [] when there is none."""
+    if isinstance(value, list):
+        return [tag for tag in map(_read_text, value) if tag]
+    tag = _read_text(value)
+    return [tag] if tag else []
 
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")

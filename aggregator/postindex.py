@@ -3,12 +3,13 @@ category without reading every file.
 
     post_index(filename, post_id, category, tag, sort_key, mtime_ns, size, problem,
                first_seen, seq)
+    post_tags(tag, filename)      a readable post's tags after its primary `tag` (feedindex.Scope)
 
 `sort_key` is the UTC timestamp of `updated` (else `date`): with `post_id` it orders rows exactly as
 feeds.sort_newest_first orders posts. `first_seen` (with `filename`) is the stored order RFC 5005
 archive pages are cut in (archive.paginate). `seq` numbers every row change; a change that can move
 rows between archive pages without being a changed row of that page's feed (a row removed, or its
-category, tag, first_seen or readability changed) records its number as the `reshuffled` state, so feedindex knows when full
+category, tags, first_seen or readability changed) records its number as the `reshuffled` state, so feedindex knows when full
 archive pages must be checked again. A file that cannot be read as a post keeps a row with its
 one-line `problem` (so `build` lists it every time) and no category.
 
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from .errors import StoreError
+from .frontmatter_fast import not_a_yaml_string
 from .models import Post
 from .postfile import parse_filename, parse_post
 
@@ -68,6 +70,14 @@ CREATE TABLE IF NOT EXISTS post_index_state (
     value TEXT NOT NULL
 )
 """
+TAGS_SCHEMA = """
+CREATE TABLE post_tags (
+    tag TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    PRIMARY KEY (tag, filename)
+) WITHOUT ROWID;
+CREATE INDEX post_tags_file ON post_tags (filename)
+"""
 
 
 @dataclass(frozen=True)
@@ -81,17 +91,23 @@ class IndexRow:
     size: int
     problem: str | None = None
     first_seen: float | None = None  # UTC timestamp of fetched_at (else date): the stored order
+    extra_tags: tuple[str, ...] = ()  # tags after `tag` (rows of post_tags)
 
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
-    """Schema 5 added `first_seen` and `seq`: add them to an older table, and make the next sync
-    read every file again (mtime -1 never matches) so the new columns get filled."""
+    """Schema 5 added `first_seen` and `seq`, schema 7 the `post_tags` table: add them to an older
+    state, and make the next sync read every file again (mtime -1 never matches) so the new
+    columns and tables get filled (a hand-made post may list several tags)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(post_index)")}
     added = False
     for column, kind in (("first_seen", "REAL"), ("seq", "INTEGER")):
         if column not in have:
             db.execute(f"ALTER TABLE post_index ADD COLUMN {column} {kind}")
             added = True
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'post_tags'").fetchone() is None:
+        for statement in TAGS_SCHEMA.split(";"):
+            db.execute(statement)
+        added = True
     if added:
         db.execute("UPDATE post_index SET mtime_ns = -1")
         db.execute("DELETE FROM post_index_state WHERE name = 'synced'")
@@ -108,6 +124,7 @@ def row_for_post(post: Post, filename: str, stat: os.stat_result) -> IndexRow:
         stat.st_mtime_ns,
         stat.st_size,
         first_seen=post.first_seen.timestamp(),
+        extra_tags=post.extra_tags,
     )
 
 
@@ -155,8 +172,9 @@ def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
             "SELECT category, tag, first_seen, problem FROM post_index WHERE filename = ?",
             (r.filename,),
         ).fetchone()
-        if old is not None:
-            reshuffled = reshuffled or old != (r.category, r.tag, r.first_seen, r.problem)
+        if old is not None and not reshuffled:
+            reshuffled = old != (r.category, r.tag, r.first_seen, r.problem)
+            reshuffled = reshuffled or _extra_tags(db, r.filename) != _tag_set(r)
     db.executemany(
         "INSERT OR REPLACE INTO post_index (filename, post_id, category, tag, sort_key,"
         " mtime_ns, size, problem, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -168,8 +186,23 @@ def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
             for r in rows
         ],
     )
+    db.executemany("DELETE FROM post_tags WHERE filename = ?", [(r.filename,) for r in rows])
+    db.executemany(
+        "INSERT OR IGNORE INTO post_tags (tag, filename) VALUES (?, ?)",
+        [(tag, r.filename) for r in rows for tag in sorted(_tag_set(r))],
+    )
     if reshuffled:
         _set_state(db, "reshuffled", seq)
+
+
+def _tag_set(row: IndexRow) -> set[str]:
+    """The rows of post_tags a row should have: none for a problem, never its primary tag."""
+    return set() if row.problem is not None else set(row.extra_tags) - {row.tag or ""}
+
+
+def _extra_tags(db: sqlite3.Connection, filename: str) -> set[str]:
+    rows = db.execute("SELECT tag FROM post_tags WHERE filename = ?", (filename,))
+    return {tag for (tag,) in rows}
 
 
 def is_synced(db: sqlite3.Connection) -> bool:
@@ -211,6 +244,7 @@ def sync(db: sqlite3.Connection, posts_dirs: Sequence[Path], zone: tzinfo) -> No
         changed.append(_read_row(Path(entry.path), entry.name, stat, zone))
     gone = [(name,) for name in known.keys() - present]
     db.executemany("DELETE FROM post_index WHERE filename = ?", gone)
+    db.executemany("DELETE FROM post_tags WHERE filename = ?", gone)
     if gone:
         mark_reshuffled(db)
     upsert(db, changed)
@@ -259,6 +293,7 @@ def problems(db: sqlite3.Connection) -> list[str]:
 def forget(db: sqlite3.Connection, filename: str, problem: str | None) -> None:
     """A file chosen from the index turned out missing (drop it) or unreadable (mark it)."""
     mark_reshuffled(db)
+    db.execute("DELETE FROM post_tags WHERE filename = ?", (filename,))
     if problem is None:
         db.execute("DELETE FROM post_index WHERE filename = ?", (filename,))
     else:
@@ -271,49 +306,20 @@ def forget(db: sqlite3.Connection, filename: str, problem: str | None) -> None:
 # ---------------------------------------------------------------- reading one file's front matter
 
 # The lines render_post and the seed site write: `key: value` where a value is a date (the keys read
-# as dates), a double-quoted string without escapes, or a plain word. Checked by one regex over the
-# whole front matter; anything else goes through the full YAML parse.
+# as dates), a double-quoted string without escapes, a flow list of those (several tags), or a plain
+# word. Checked by one regex over the whole front matter; anything else goes through the full YAML
+# parse.
 _DATE_KEYS = "date|updated|fetched_at"
 _DATE_TEXT = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
 _QUOTED_TEXT = r'"[^"\\\x00-\x1f]*"'
+_QUOTED_LIST = rf"\[{_QUOTED_TEXT}(?:, {_QUOTED_TEXT})*\]"
 _PLAIN_TEXT = r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9_\-\u3000-\u303f\u3400-\u9fff\uff00-\uffef]*"
 _SIMPLE_FRONT = re.compile(
     rf"---\n((?:(?:{_DATE_KEYS}): {_DATE_TEXT}\n"
-    rf"|(?!(?:{_DATE_KEYS}):)[a-z_]+: (?:{_QUOTED_TEXT}|{_PLAIN_TEXT})\n)+)---\n"
+    rf"|(?!(?:{_DATE_KEYS}):)[a-z_]+: (?:{_QUOTED_TEXT}|{_QUOTED_LIST}|{_PLAIN_TEXT})\n)+)---\n"
 )
 _WANTED_LINE = re.compile(rf"^({_DATE_KEYS}|categories|category|tags|tag): (.*)$", re.M)
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
-# plain scalars YAML 1.1 reads as something else than a string (ints, dates, booleans, null)
-_NOT_A_STRING = re.compile(r"[0-9_]+|0[bx][0-9a-fA-F_]*|\d{4}-\d\d?-\d\d?.*")
-_YAML_WORDS = frozenset(
-    [
-        "y",
-        "Y",
-        "n",
-        "N",
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "No",
-        "NO",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-        "true",
-        "True",
-        "TRUE",
-        "false",
-        "False",
-        "FALSE",
-        "null",
-        "Null",
-        "NULL",
-    ]
-)
 
 
 def _read_row(path: Path, filename: str, stat: os.stat_result, zone: tzinfo) -> IndexRow:
@@ -357,21 +363,27 @@ def _fast_row(data: bytes, filename: str, stat: os.stat_result) -> IndexRow | No
     date = dates.get("date")
     if date is None or None in dates.values():
         return None  # no date, or one that does not exist: the full parse names the problem
-    texts = []
+    texts: list[list[str]] = []
     for keys in (("categories", "category"), ("tags", "tag")):
         value = next((values[key] for key in keys if key in values), "")
+        if value.startswith("["):  # quoted items only (_QUOTED_LIST): no escapes to undo
+            texts.append([item[1:-1] for item in re.findall(_QUOTED_TEXT, value)])
+            continue
         if value.startswith('"'):
             value = value[1:-1]
-        elif value and (_NOT_A_STRING.fullmatch(value) or value in _YAML_WORDS):
+        elif value and not_a_yaml_string(value):
             return None
-        texts.append(value)
+        texts.append([value])
+    category = texts[0][0]  # postfile.parse_post: the first of a list of categories
+    tags = [tag for tag in texts[1] if tag] or [""]
     updated = dates.get("updated")
     newest = updated if updated is not None else date
     first_seen = dates.get("fetched_at") or date
     return IndexRow(
-        *(filename, post_id, texts[0], texts[1], newest.timestamp()),
+        *(filename, post_id, category, tags[0], newest.timestamp()),
         *(stat.st_mtime_ns, stat.st_size),
         first_seen=first_seen.timestamp(),
+        extra_tags=tuple(tags[1:]),
     )
 
 

@@ -2,17 +2,19 @@
 
 A body's HTML is looked up in the index's `rendered` table (feedindex) by body and base URL before
 it is rendered; what the subscription documents need is kept there for the next run, so adding one
-post renders one body. Archive pages render without keeping (they are written once).
+post renders one body. Archive pages take Atom entries (`entries`), rendered without keeping
+(they are written once).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from . import feedindex
+from . import entrypool, feedindex
+from .atomxml import Entry
 from .errors import StoreError
-from .models import Post
+from .models import Post, SiteSettings
 from .store import Store
 
 __all__ = ["PostLoader"]
@@ -61,6 +63,25 @@ class PostLoader:
             if len(self._memo) > _MEMO_POSTS:
                 self._memo.popitem(last=False)
         return post
+
+    def entries(
+        self, names: Sequence[str], site: SiteSettings
+    ) -> Iterator[tuple[str, Entry | None]]:
+        """(name, Atom entry) of each of `names`, in order, for archive pages (nothing kept;
+        many are spread over the cores: entrypool). None, with the row dropped or marked and the
+        problem recorded, for a file gone or broken since it was indexed, as in `load`."""
+        self._keep = False
+        # in-process, bodies rendered for subscription documents come from the table; a forked
+        # worker must not touch the state's connection, so it renders every body
+        render = self._html if len(names) < entrypool.PARALLEL_FROM else self._render
+        for name, result in entrypool.entries(self.store, render, site, names):
+            if isinstance(result, Entry):
+                yield name, result
+                continue
+            if result is not None:
+                self.problems.append(result)
+            self.store.forget_post(name, result)
+            yield name, None
 
     def newest(self, scope: feedindex.Scope, limit: int) -> list[Post]:
         """The newest `limit` readable posts of `scope` by the index (kept for later runs)."""

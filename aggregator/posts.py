@@ -12,7 +12,7 @@ separated by blank lines, with no trailing newline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -21,6 +21,11 @@ from zoneinfo import ZoneInfo
 
 from . import normalise, slugs
 from .models import Post, RawItem, SiteSettings
+
+# Tags per post, the primary one included, and characters per tag: every tag is a feed of its
+# own, so a source listing dozens of categories per entry must not make dozens of feeds.
+MAX_TAGS = 10
+MAX_TAG_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,21 @@ def assign_slug(
     return slug, True
 
 
+def extra_tags(primary: str, candidates: Iterable[str]) -> tuple[str, ...]:
+    """The tags after `primary`: one line each, at most MAX_TAG_CHARS, in the given order, without
+    repeats (letter case ignored, so `HTTP` and `http` are one tag), at most MAX_TAGS in all."""
+    seen = {primary.casefold()}
+    found: list[str] = []
+    for candidate in candidates:
+        if len(found) >= MAX_TAGS - 1:
+            break
+        tag = normalise.one_line(candidate)[:MAX_TAG_CHARS].rstrip()
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            found.append(tag)
+    return tuple(found)
+
+
 def site_without_scheme(site_url: str) -> str:
     """`https://finews.withounder.com/x` -> `//finews.withounder.com/x` (the seed's footer links)."""
     parts = urlsplit(site_url)
@@ -104,14 +124,16 @@ def make_post(
     first_seen: datetime,
     now: datetime,
     render: bool = True,
+    cleaned: str | None = None,
 ) -> Post:
     """Build the post for an item. `first_seen` stands in for a missing date, so the file never moves.
 
     render=False leaves `content_html` empty: storing compares and writes the body, and feeds
-    render it when they read the file back (content_html is a function of the body)."""
+    render it when they read the file back (content_html is a function of the body).
+    `cleaned` is the article body as clean_html makes it, when already done (cleanpool)."""
     zone = ZoneInfo(site.timezone)
     link = normalise.safe_link(item.link)  # only http(s), never able to end `<link>` early
-    article = normalise.clean_html(item.html, base_url=link or None)
+    article = cleaned if cleaned is not None else normalise.clean_html(item.html, link or None)
     digest = normalise.digest_text(item.digest) if item.digest else None
     footer = site.footer.format(
         tag=normalise.inert_text(tag), category=category, site=site_without_scheme(site.url)
@@ -132,6 +154,7 @@ def make_post(
         guid=item.guid,
         source_name=item.source_name,
         first_seen=first_seen.astimezone(zone),
+        extra_tags=extra_tags(tag, item.extra_tags),
     )
 
 

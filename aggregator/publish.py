@@ -77,10 +77,10 @@ def tag_slugs(posts: Iterable[Post]) -> dict[str, str]:
     """
     first: dict[str, tuple[datetime, str]] = {}
     for post in posts:
-        if post.tag:
-            key = (post.first_seen, post.filename)
-            if post.tag not in first or key < first[post.tag]:
-                first[post.tag] = key
+        key = (post.first_seen, post.filename)
+        for tag in post.tags:
+            if tag not in first or key < first[tag]:
+                first[tag] = key
     return slugs_by_first(first)
 
 

@@ -22,7 +22,8 @@ __all__ = ["SCHEMA_VERSION", "StateAccess", "open_state"]
 # 4: article identities and source yields (articledb.ARTICLE_SCHEMA);
 # 5: stored order and change numbers in the post index, archive marks, rendered bodies (feedindex)
 # 6: the canary's verdict in source health (healthdb.add_missing_columns: degraded_reason)
-SCHEMA_VERSION = 6
+# 7: several tags per post (postindex.add_missing_columns: post_tags)
+SCHEMA_VERSION = 7
 
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validators (

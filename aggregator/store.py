@@ -13,19 +13,29 @@ the post index is postindex (files -> rows) and feedindex (rows -> feeds).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from . import articledb, postindex
-from .atomicfile import TEMP_PREFIX, atomic_write, clean_temp_files, fsync_dir
+from .atomicfile import (
+    TEMP_PREFIX,
+    Staged,
+    atomic_write,
+    clean_temp_files,
+    commit_staged,
+    fsync_dir,
+    stage,
+)
 from .errors import StoreError
 from .models import Post, Validators
 from .postfile import DEFAULT_ZONE, parse_post, render_post
 from .statedb import SCHEMA_VERSION, StateAccess
+from .writebatch import MAX_PENDING, WriteBatch
 
 __all__ = ["POSTS_DIR", "SCHEMA_VERSION", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
 
@@ -55,6 +65,7 @@ class Store(StateAccess):
         StateAccess.__init__(self)
         self._resolved_dirs: dict[Path, Path] = {}  # dir -> the root it resolved inside
         self._feeds_marked = False  # this process wrote the feeds-pending mark
+        self._batch: WriteBatch | None = None  # post writes not yet durable (see batch)
 
     @property
     def posts_dir(self) -> Path:
@@ -124,6 +135,8 @@ class Store(StateAccess):
     # ------------------------------------------------------------ state: seen items
 
     def seen(self, source: str, key: str) -> SeenItem | None:
+        if self._batch is not None and (source, key) in self._batch.seen:
+            self.flush()
         with self._reading() as db:
             row = db.execute(
                 "SELECT filename, first_seen FROM seen WHERE source = ? AND key = ?", (source, key)
@@ -142,21 +155,25 @@ class Store(StateAccess):
             raise ValueError(f"first_seen must be aware: {first_seen!r}")
         _check_post_name(filename)
         first_seen = first_seen.replace(microsecond=0)
+        if self._batch is not None:
+            self._batch.seen[source, key] = (filename, first_seen.isoformat())
+            return
         with self._writing() as db:
-            db.execute(
-                "INSERT INTO seen (source, key, filename, first_seen) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (source, key) DO UPDATE SET filename = excluded.filename",
-                (source, key, filename, first_seen.isoformat()),
-            )
+            _insert_seen(db, [(source, key, filename, first_seen.isoformat())])
 
     # ------------------------------------------------------------ state: duplicates, canaries
 
     def find_article(self, identities: Sequence[str], category: str | None) -> str | None:
         """The post file already holding one of `identities` in `category` (None: anywhere)."""
+        if self._batch is not None and not self._batch.identities.isdisjoint(identities):
+            self.flush()
         with self._reading() as db:
             return articledb.find(db, identities, category)
 
     def remember_article(self, identities: Sequence[str], category: str, filename: str) -> None:
+        if self._batch is not None:
+            self._batch.add_article(identities, category, filename)
+            return
         with self._writing() as db:
             articledb.remember(db, identities, category, filename)
 
@@ -179,6 +196,8 @@ class Store(StateAccess):
         archived=True also looks in `_archive/` (feeds do; deciding new/changed never does, so an
         archived post is never written back to `_posts/`)."""
         path = self._post_path(filename)
+        if self._batch is not None and filename in self._batch.files:
+            self.flush()
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -196,9 +215,15 @@ class Store(StateAccess):
         return parse_post(data, filename, render, zone=self.post_zone)
 
     def write_post(self, post: Post, filename: str) -> None:
-        """Write `post` as `_posts/<filename>` atomically (the caller decided it changed)."""
+        """Write `post` as `_posts/<filename>` atomically (the caller decided it changed); in a
+        batch, the file is in place once the batch is flushed."""
         path = self._post_path(filename)
         self._make_dir(path.parent)
+        if self._batch is not None:
+            if filename in self._batch.files or len(self._batch.files) >= MAX_PENDING:
+                self.flush()
+            self._batch.files[filename] = (stage(path, render_post(post)), post)
+            return
         atomic_write(path, render_post(post))
         try:
             stat = path.stat()
@@ -206,6 +231,40 @@ class Store(StateAccess):
             raise StoreError(f"cannot stat {path}: {exc.strerror or exc}") from exc
         with self._writing() as db:
             postindex.upsert(db, [postindex.row_for_post(post, filename, stat)])
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Post writes and `remember`/`remember_article` calls inside are made durable together
+        when the block ends (see writebatch); a StoreError then means some were not stored."""
+        self._batch = WriteBatch()
+        try:
+            yield
+        finally:  # what was staged before an error is stored, as it was when written one by one
+            try:
+                self.flush()
+            finally:
+                self._batch = None
+
+    def flush(self) -> None:
+        """Put a batch's staged files in place, then commit their state rows."""
+        batch = self._batch
+        if not batch:
+            return
+        self._batch = WriteBatch()
+        replaced: list[Staged] = []
+        failed: StoreError | None = None
+        try:
+            commit_staged(batch.staged(), replaced)
+        except StoreError as exc:
+            failed = exc
+        with self._writing() as db:
+            postindex.upsert(db, batch.index_rows(replaced))
+            if failed is None:  # else the items are seen afresh next time and find their files
+                _insert_seen(db, [(*key, *value) for key, value in batch.seen.items()])
+                for identities, category, filename in batch.articles:
+                    articledb.remember(db, identities, category, filename)
+        if failed is not None:
+            raise failed
 
     # ------------------------------------------------------------ post index (see postindex)
 
@@ -394,6 +453,14 @@ class Store(StateAccess):
         fsync_dir(target.parent)
         fsync_dir(source.parent)
         return True
+
+
+def _insert_seen(db: sqlite3.Connection, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    db.executemany(
+        "INSERT INTO seen (source, key, filename, first_seen) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (source, key) DO UPDATE SET filename = excluded.filename",
+        rows,
+    )
 
 
 def _check_post_name(filename: str) -> None:

@@ -20,7 +20,7 @@ import feedparser
 from aggregator.errors import ExtractError
 from aggregator.feedmodel import Enclosure, FeedDoc, FeedEntry
 
-__all__ = ["parse_xml_feed"]
+__all__ = ["MAX_FEED_ENTRIES", "feed_bytes", "feed_doc", "parse_xml_feed"]
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -36,8 +36,7 @@ _ENTRY_END = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
 
 def parse_xml_feed(text: str, *, url: str, source: str) -> FeedDoc:
     """Parse decoded feed text; `url` is the base of relative links without `xml:base`."""
-    body, cut = _cap_entries(_XML_DECLARATION.sub("", text, count=1), MAX_FEED_ENTRIES)
-    data = ('<?xml version="1.0" encoding="utf-8"?>' + body).encode("utf-8", "surrogatepass")
+    data, cut = feed_bytes(text)
     parsed = feedparser.parse(
         data,
         response_headers={
@@ -56,11 +55,23 @@ def parse_xml_feed(text: str, *, url: str, source: str) -> FeedDoc:
     if cut:
         flood = f"{source}: feed has {MAX_FEED_ENTRIES + cut} entries; the first {MAX_FEED_ENTRIES} were read"
         warning = f"{warning}; {flood}" if warning else flood
-    feed = parsed.get("feed", {})
-    entries = tuple(_entry(e) for e in parsed.get("entries", []))
+    return feed_doc(parsed.get("feed", {}), parsed.get("entries", []), warning)
+
+
+def feed_doc(feed: Any, entries: Any, warning: str | None = None) -> FeedDoc:
+    """feedparser's `feed` and `entries` (or dicts holding the same keys) -> FeedDoc."""
     return FeedDoc(
-        title=_plain(feed.get("title_detail"), feed.get("title")), entries=entries, warning=warning
+        title=_plain(feed.get("title_detail"), feed.get("title")),
+        entries=tuple(_entry(e) for e in entries),
+        warning=warning,
     )
+
+
+def feed_bytes(text: str) -> tuple[bytes, int]:
+    """Decoded feed text -> UTF-8 bytes that declare UTF-8, without the entries after the first
+    MAX_FEED_ENTRIES; and how many were cut."""
+    body, cut = _cap_entries(_XML_DECLARATION.sub("", text, count=1), MAX_FEED_ENTRIES)
+    return ('<?xml version="1.0" encoding="utf-8"?>' + body).encode("utf-8", "surrogatepass"), cut
 
 
 def _cap_entries(body: str, limit: int) -> tuple[str, int]:

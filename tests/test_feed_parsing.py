@@ -13,7 +13,7 @@ from aggregator.feedmodel import Enclosure, FeedEntry
 from aggregator.jsonfeed import parse_json_feed
 from aggregator.models import FetchResult, Source, Validators
 from aggregator.sources.feed import entry_identity, item_ids, parse_feed
-from aggregator.sources.fulltext import wants_full_text
+from aggregator.sources.fulltext import plan_full_text, wants_full_text
 from aggregator.xmlfeed import parse_xml_feed
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -217,6 +217,36 @@ def test_ids_follow_guid_then_link_then_title_and_date() -> None:
 )
 def test_full_text_decision(mode: str, fields: dict[str, str], wanted: bool) -> None:
     assert wants_full_text(mode, entry(**fields)) is wanted  # type: ignore[arg-type]
+
+
+def test_full_text_plan_keeps_scope_then_the_cap_in_feed_order() -> None:
+    source = Source(
+        name="s",
+        type="feed",
+        urls=(FEED_URL,),
+        allow_hosts=("*.example.com",),
+        max_full_text=2,
+    )
+    links = [
+        "http://feeds.example.com/1",  # the feed's own host
+        "http://a.test/2",
+        "http://cdn.example.com/3",  # allowed
+        "http://b.test/4",
+        "http://c.test/5",
+        "http://d.test/6",
+        "http://feeds.example.com/7",  # in scope, over the cap
+        None,  # no link: nothing to fetch, nothing to report
+    ]
+    entries = [(entry(link=link), FEED_URL) for link in links]
+    assert plan_full_text(source, entries) == (
+        [True, False, True, False, False, False, False, False],
+        [
+            "full text not fetched for 4 entries linking outside allow_hosts"
+            " (to a.test, b.test, c.test, ...); summary kept",
+            "full text not fetched for 1 entry beyond max_full_text (2 pages per pass);"
+            " summary kept",
+        ],
+    )
 
 
 def test_source_defaults() -> None:

@@ -3,6 +3,7 @@ equals a build from scratch."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +19,13 @@ CST = timezone(timedelta(hours=8))
 START = datetime(2024, 1, 1, 8, 0, tzinfo=CST)
 
 
-def post(number: int, category: str = "a", tag: str = "t1", seen: int | None = None) -> Post:
+def post(
+    number: int,
+    category: str = "a",
+    tag: str = "t1",
+    seen: int | None = None,
+    extra: tuple[str, ...] = (),
+) -> Post:
     return Post(
         post_id=f"NW{number:04d}",
         title=f"标题 {number}",
@@ -32,6 +39,7 @@ def post(number: int, category: str = "a", tag: str = "t1", seen: int | None = N
         guid=f"urn:test:{number}",
         source_name="test",
         first_seen=START + timedelta(minutes=number if seen is None else seen),
+        extra_tags=extra,
     )
 
 
@@ -175,3 +183,92 @@ def test_archived_posts_stay_in_every_feed_after_build(tmp_path: Path) -> None:
     assert run(site, "build").output == "feeds unchanged\n"
     after = {k: v for k, v in published(storage).items() if not k.startswith("_archive/")}
     assert after == before
+
+
+def test_further_tags_put_a_post_in_every_tag_scope(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        stored(
+            store, post(0, "a", "t1", extra=("t2", "t3")), post(1, "b", "t2"), post(2, "b", "t3")
+        )
+        with store.state() as db:
+            assert [feedindex.count(db, Scope(tag=t)) for t in ("t1", "t2", "t3")] == [1, 2, 2]
+            assert feedindex.newest(db, Scope(tag="t2"), 5) == [post(0).filename, post(1).filename]
+            assert feedindex.stored_slice(db, Scope(tag="t3"), 1, 1) == [post(2).filename]
+            p2 = post(2)
+            assert (
+                feedindex.position(db, Scope(tag="t3"), p2.first_seen.timestamp(), p2.filename) == 1
+            )
+            assert feedindex.category_tags(db, "a") == ["t1", "t2", "t3"]
+            assert feedindex.category_tags(db, "b") == ["t2", "t3"]
+            assert feedindex.tag_firsts(db) == {
+                t: (post(0).first_seen.timestamp(), post(0).filename) for t in ("t1", "t2", "t3")
+            }
+            assert list(feedindex.stored_rows(db)) == [
+                (post(0).filename, "a", ("t1", "t2", "t3")),
+                (post(1).filename, "b", ("t2",)),
+                (post(2).filename, "b", ("t3",)),
+            ]
+            seq = postindex.current_seq(db)
+        stored(store, post(3, "b", "t9", extra=("t2",)))
+        with store.state() as db:
+            assert feedindex.changed_since(db, Scope(tag="t2"), seq) == [
+                (post(3).first_seen.timestamp(), post(3).filename)
+            ]
+            assert feedindex.changed_since(db, Scope(tag="t3"), seq) == []
+
+
+def test_a_post_changing_its_further_tags_is_a_reshuffle(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        stored(store, post(1, extra=("t2",)))
+
+        def reshuffled() -> int:
+            with store.state() as db:
+                return postindex.reshuffled_seq(db)
+
+        before = reshuffled()
+        stored(store, post(1, extra=("t2",)))  # the same tags
+        assert reshuffled() == before
+        stored(store, post(1, extra=("t3",)))
+        assert reshuffled() > before
+
+
+def add_tagged_post(storage: Path, number: int) -> None:
+    """A post in emnews with two or three tags, some shared with others."""
+    tags = ", ".join(
+        f'"{t}"' for t in ("东财滚动新闻", f"组{number % 2}", "快讯")[: 2 + number % 2]
+    )
+    (storage / "_posts" / f"2022-06-01-20220601000000{number:04d}.md").write_text(
+        f'---\nlayout: post\ntitle: "新的 {number}"\ndate: 2022-06-01 08:{number:02d}:00 +0800\n'
+        f"categories: emnews\ntags: [{tags}]\n"
+        f"fetched_at: 2022-06-01 08:{number:02d}:00 +0800\n---\n正文 {number}\n",
+        encoding="utf-8",
+    )
+
+
+def test_incremental_builds_with_several_tags_equal_a_build_from_scratch(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "a", entries=2)
+    storage = site / "storage"
+    assert run(site, "build").exit_code == 0
+    for number in range(1, 8):  # small pages: many archive pages, written in one pass
+        add_tagged_post(storage, number)
+        assert run(site, "build").exit_code == 0
+    assert run(site, "build").output == "feeds unchanged\n"
+    fresh = make_site(tmp_path / "b", entries=2)
+    shutil.rmtree(fresh / "storage/_posts")
+    shutil.copytree(storage / "_posts", fresh / "storage/_posts")
+    assert run(fresh, "build").exit_code == 0
+    assert published(storage) == published(fresh / "storage")
+    # 快讯 is only a further tag: posts 1, 3, 5, 7, newest first, two per document
+    ids = re.findall(
+        r"<id>urn:aggregator:post:(\d+)</id>",
+        (storage / "feed/by_tag/kuaixun.xml").read_text("utf-8"),
+    )
+    assert ids == ["202206010000000007", "202206010000000005"]
+    pages = sorted((storage / "feed/by_tag/kuaixun/archive").glob("*.xml"))
+    archived = [
+        re.findall(r"<id>urn:aggregator:post:(\d+)</id>", p.read_text("utf-8")) for p in pages
+    ]
+    assert archived == [
+        ["202206010000000003", "202206010000000001"],
+        ["202206010000000007", "202206010000000005"],
+    ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import re
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from ipaddress import IPv4Address, ip_address
 from typing import Any
@@ -102,6 +104,29 @@ def test_one_client_is_reused_across_requests() -> None:
     # the second request went over the first one's kept-alive connection
     assert [r.path for r in url.requests] == ["/a", "/b"]
     assert url.requests[0].client_port == url.requests[1].client_port
+
+
+def test_per_host_requests_are_all_in_flight_at_once_and_reuse_their_connections() -> None:
+    # The route answers only once all 16 requests are waiting in it: the connection pool must not
+    # hold a host's slots below per_host (httpcore's own default pool holds 10).
+    together = threading.Barrier(16, timeout=10)
+
+    def meet(handler: BaseHTTPRequestHandler) -> Reply:
+        together.wait()
+        return Reply(200, b"ok")
+
+    with (
+        serve({"/t": meet}, keep_alive=True) as url,
+        HttpFetcher(local(per_host=16)) as fetcher,
+        ThreadPoolExecutor(max_workers=16) as pool,
+    ):
+        for _ in range(2):
+            got = pool.map(lambda i: fetcher.get(f"{url}/t?i={i}").content, range(16))
+            assert list(got) == [b"ok"] * 16
+    first, second = url.requests[:16], url.requests[16:]
+    # the second round went over the 16 connections the first one opened
+    assert len({r.client_port for r in first}) == 16
+    assert {r.client_port for r in second} == {r.client_port for r in first}
 
 
 def test_response_headers_are_lower_cased() -> None:

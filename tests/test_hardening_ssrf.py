@@ -309,6 +309,98 @@ def test_A4_full_text_link_obeys_the_address_policy(tmp_path: Path) -> None:
     assert len(url.requests) == 1
 
 
+def article_page(number: int) -> bytes:
+    text = f"第{number}篇文章的全文。" + "这是正文的一句话，足够长，不会被当成摘要。" * 12
+    return (
+        f"<html><head><title>文章{number}</title></head><body><article><h1>文章{number}</h1>"
+        f"<p>{text}</p></article></body></html>"
+    ).encode()
+
+
+def summary_feed(links: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>t{i}</title><link>{link}</link><guid>g{i}</guid>"
+        f"<pubDate>Thu, 16 Dec 2021 09:{i:02d}:00 +0800</pubDate>"
+        f"<description>摘要{i}……</description></item>"
+        for i, link in enumerate(links)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>{items}</channel></rss>'.encode()
+
+
+def summary_line(run_stdout: str) -> str:
+    """The source's line without its timing."""
+    return run_stdout.splitlines()[0].rsplit(" (", 1)[0]
+
+
+def post_bodies(root: Path) -> list[str]:
+    """The first sentence of each post's body (the article's or the summary), by date (one day: the
+    file names do not sort by date)."""
+    posts = []
+    for path in (root / "storage" / "_posts").glob("*.md"):
+        front, body = path.read_text(encoding="utf-8").split("\n---\n", 1)
+        date = next(line for line in front.splitlines() if line.startswith("date: "))
+        posts.append((date, body.splitlines()[0].removeprefix("<p>").split("。")[0]))
+    return [body for _, body in sorted(posts)]
+
+
+ANY_LOCAL = 'allow_private_networks = true\nallowed_ports = "any"'
+
+
+@pytest.mark.parametrize(
+    ("allow_hosts", "fetched", "warning"),
+    [
+        (None, ["/a", "/b"], ""),  # default: any public host (here: any, private allowed)
+        ('["localhost"]', ["/a", "/b"], ""),
+        (
+            '["*.localhost", "example.org"]',  # "*." is subdomains only, as for listings
+            ["/b"],
+            "; warning: full text not fetched for 1 entry linking outside allow_hosts"
+            " (to localhost); summary kept",
+        ),
+    ],
+)
+def test_A4_full_text_links_obey_the_feeds_allow_hosts(
+    tmp_path: Path, allow_hosts: str | None, fetched: list[str], warning: str
+) -> None:
+    routes = {"/a": Reply(200, article_page(1)), "/b": Reply(200, article_page(2))}
+    with serve(routes) as pages:
+        other_host = pages.replace("127.0.0.1", "localhost")
+        feed = summary_feed([f"{other_host}/a", f"{pages}/b"])  # /b: the feed's own host
+        with serve({"/feed.xml": Reply(200, feed, {"Content-Type": "application/rss+xml"})}) as url:
+            extra = {"full_text": "true"} | ({"allow_hosts": allow_hosts} if allow_hosts else {})
+            source = feed_source("f", url + "/feed.xml").replace("full_text = false\n", "")
+            source += "".join(f"{key} = {value}\n" for key, value in extra.items())
+            run = run_cli(write_site(tmp_path, source, fetch=ANY_LOCAL), "fetch")
+    assert run.code == 0, run.stderr
+    assert summary_line(run.stdout) == f"f: 2 new, 0 changed, 0 unchanged{warning}"
+    assert sorted(r.path for r in pages.requests) == fetched
+    expected = ["第1篇文章的全文" if "/a" in fetched else "摘要0……", "第2篇文章的全文"]
+    assert post_bodies(tmp_path) == expected
+
+
+def test_A4_full_text_fetches_are_capped_per_source_and_pass(tmp_path: Path) -> None:
+    routes = {f"/{n}": Reply(200, article_page(n)) for n in range(5)}
+    with serve(routes) as pages:
+        feed = summary_feed([f"{pages}/{n}" for n in range(5)])
+        with serve({"/feed.xml": Reply(200, feed, {"Content-Type": "application/rss+xml"})}) as url:
+            source = feed_source("f", url + "/feed.xml", max_full_text="2")
+            source = source.replace("full_text = false", "full_text = true")
+            run = run_cli(write_site(tmp_path, source, fetch=ANY_LOCAL), "fetch")
+    assert run.code == 0, run.stderr
+    assert summary_line(run.stdout) == (
+        "f: 5 new, 0 changed, 0 unchanged; warning: full text not fetched for 3 entries beyond"
+        " max_full_text (2 pages per pass); summary kept"
+    )
+    assert sorted(r.path for r in pages.requests) == ["/0", "/1"]  # the first two in feed order
+    assert post_bodies(tmp_path) == [
+        "第0篇文章的全文",
+        "第1篇文章的全文",
+        "摘要2……",
+        "摘要3……",
+        "摘要4……",
+    ]
+
+
 # -- A5 userinfo, parser confusion, ports ------------------------------------------------------
 
 

@@ -156,6 +156,11 @@ def test_config_reads_the_new_keys() -> None:
         ),
         ({"exclude": 3}, "sources[0].exclude: expected a regular expression or an array of them"),
         ({"dedupe": "site"}, 'sources[0].dedupe: expected "category" or "global", got \'site\''),
+        ({"max_full_text": 0}, "sources[0].max_full_text: 0 is out of range [1, 100000]"),
+        (
+            {"type": "page", "max_full_text": 5},
+            "sources[0].max_full_text: only feed sources have max_full_text",
+        ),
     ],
 )
 def test_config_errors_name_the_key(source: dict[str, object], message: str) -> None:
@@ -290,3 +295,8 @@ def test_a_source_that_goes_empty_or_loses_bodies_is_degraded_and_keeps_its_post
 
     server.routes["/f"] = Reply(200, rss(A, B))  # type: ignore[attr-defined]
     assert lines(run(tmp_path, now="1654300800"))[0] == "f: 0 new, 0 changed, 2 unchanged"
+
+
+def test_max_full_text_is_read_for_feeds() -> None:
+    parsed = parse_config(config(max_full_text=7), base_dir=Path("."), path=Path("c.toml"))
+    assert parsed.sources[0].max_full_text == 7

@@ -127,3 +127,15 @@ def test_json_listing() -> None:
 )
 def test_errors_name_the_key(toml: str, message: str) -> None:
     assert error(toml) == message
+
+
+def test_feed_sources_take_allow_hosts_for_their_full_text_pages() -> None:
+    feed = load('type = "feed"\nurl = "https://e.example/rss"\nallow_hosts = ["*.E.example."]\n')
+    assert (feed.allow_hosts, feed.max_full_text) == (("*.e.example",), 50)
+    assert load('type = "feed"\nurl = "https://e.example/rss"\n').allow_hosts == ()
+    assert error('type = "page"\nurl = "https://e.example/"\nallow_hosts = ["x.example"]\n') == (
+        "sources[0].allow_hosts: only listing and feed sources have allow_hosts"
+    )
+    assert error('type = "feed"\nurl = "https://e.example/"\nallow_hosts = "x.example"\n') == (
+        "sources[0].allow_hosts: expected an array of host names"
+    )

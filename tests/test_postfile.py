@@ -384,3 +384,27 @@ def test_list_valued_categories_take_the_first_item() -> None:
     data = b"---\ndate: 2021-12-01 10:00:00 +0800\ncategories: [emnews, other]\ntags: [a]\n---\n"
     post = parse_post(data, "2021-12-01-x.md", str)
     assert (post.category, post.tag, post.title) == ("emnews", "a", "")
+
+
+# ------------------------------------------------------------------ several tags
+
+
+def test_several_tags_are_a_quoted_flow_list_that_reads_back() -> None:
+    post = make_post(extra_tags=("5G", 'say "hi"', "a, [b]"))
+    text = render_post(post).decode()
+    assert text.splitlines()[5] == 'tags: ["人民邮电报新闻", "5G", "say \\"hi\\"", "a, [b]"]'
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert meta["tags"] == ["人民邮电报新闻", "5G", 'say "hi"', "a, [b]"]
+    back = roundtrip(post)
+    assert (back.tag, back.extra_tags) == ("人民邮电报新闻", ("5G", 'say "hi"', "a, [b]"))
+    assert back == post
+
+
+def test_one_tag_stays_a_plain_scalar() -> None:
+    assert render_post(make_post()).decode().splitlines()[5] == "tags: 人民邮电报新闻"
+
+
+def test_hand_written_tag_lists_keep_every_non_empty_tag() -> None:
+    data = b"---\ndate: 2021-12-01 10:00:00 +0800\ntags: [a, '', 3, b]\n---\n"
+    post = parse_post(data, "2021-12-01-x.md", str)
+    assert (post.tag, post.extra_tags, post.tags) == ("a", ("3", "b"), ("a", "3", "b"))

@@ -64,6 +64,14 @@ FRONT_MATTERS = [
     ("title: [unclosed\ndate: 2021-12-16 09:30:00 +0800\n", None),
     ("categories: a\n", None),
     ('date: 2021-12-16 09:30:00 +0800\ncategories: "a\\u0041"\n', ("aA", "")),
+    # several tags: the list render_post writes (fast path) and hand-written ones (full parse)
+    (
+        'date: 2021-12-16 09:30:00 +0800\ncategories: a\ntags: ["金融", "央行", "降准"]\n',
+        ("a", "金融"),
+    ),
+    ('date: 2021-12-16 09:30:00 +0800\ncategories: ["b", "c"]\ntags: ["", "x"]\n', ("b", "x")),
+    ("date: 2021-12-16 09:30:00 +0800\ncategories: a\ntags: [x, 'y', 2]\n", ("a", "x")),
+    ('date: 2021-12-16 09:30:00 +0800\ncategories: a\ntags: ["x\\"y", "z"]\n', ("a", 'x"y')),
 ]
 
 
@@ -150,3 +158,59 @@ def test_sync_keeps_posts_moved_to_the_archive(tmp_path: Path) -> None:
         newest, problems = store.newest_posts("a", 10, identity)
     assert [p.post_id for p in newest] == [post(n).post_id for n in (2, 1, 0)]
     assert problems == []
+
+
+def test_the_fast_path_reads_every_tag_of_a_written_list(tmp_path: Path) -> None:
+    written = post(1, extra_tags=("央行", "降准"))
+    path = write_raw(tmp_path, written.filename, render_post(written).decode())
+    row = postindex._fast_row(path.read_bytes(), path.name, path.stat())
+    assert row is not None
+    assert (row.category, row.tag, row.extra_tags) == ("a", "a新闻", ("央行", "降准"))
+
+
+def tag_rows(store: Store) -> list[tuple[str, str]]:
+    with store.state() as db:
+        return list(db.execute("SELECT tag, filename FROM post_tags ORDER BY tag, filename"))
+
+
+def test_post_tags_follow_every_write_sync_and_problem(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        one, two = post(1, extra_tags=("x", "y", "a新闻")), post(2, extra_tags=("y",))
+        store.write_post(one, one.filename)
+        store.write_post(two, two.filename)
+        assert tag_rows(store) == [
+            ("x", one.filename),
+            ("y", one.filename),
+            ("y", two.filename),
+        ]
+        store.write_post(post(1, extra_tags=("z",)), one.filename)  # rewritten with other tags
+        assert tag_rows(store) == [("y", two.filename), ("z", one.filename)]
+        (tmp_path / "_posts" / two.filename).write_bytes(b"no front matter")
+        store.sync_index()
+        assert tag_rows(store) == [("z", one.filename)]
+        (tmp_path / "_posts" / one.filename).unlink()
+        store.sync_index()
+        assert tag_rows(store) == []
+
+
+def test_a_schema_6_state_gets_post_tags_and_rereads_every_file(tmp_path: Path) -> None:
+    hand_made = (
+        '---\nlayout: post\ntitle: "x"\ndate: 2021-12-16 09:30:00 +0800\n'
+        "categories: a\ntags: [甲, 乙]\n---\nbody"
+    )
+    path = write_raw(tmp_path, "2021-12-16-NW1.md", hand_made)
+    with Store(tmp_path) as store:
+        store.sync_index()
+    state = tmp_path / ".aggregator" / "state.sqlite"
+    db = sqlite3.connect(state)  # back to what schema 6 knew: one tag per row
+    db.execute("DROP TABLE post_tags")
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    with Store(tmp_path) as store:
+        assert tag_rows(store) == []
+        with store.state() as db:
+            assert db.execute("PRAGMA user_version").fetchone() == (7,)
+            assert db.execute("SELECT mtime_ns FROM post_index").fetchall() == [(-1,)]
+        store.sync_index(full=False)
+        assert tag_rows(store) == [("乙", path.name)]

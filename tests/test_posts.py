@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 from aggregator.models import RawItem, SiteSettings
 from aggregator.posts import (
+    MAX_TAGS,
     assign_slug,
     compose_body,
     decide,
+    extra_tags,
     make_post,
     place,
     site_without_scheme,
@@ -127,3 +129,40 @@ def test_decide() -> None:
     assert decision == "changed"
     assert (post.title, post.first_seen, post.updated) == ("新标题", first.first_seen, later)
     assert post.updated is not None and post.updated.isoformat() == "2022-06-02T08:00:00+08:00"
+
+
+def test_extra_tags_are_cleaned_deduplicated_and_bounded() -> None:
+    long = "长" * 60
+    categories = [" 金融 ", "央行", "金融", "Fed\n rates", "fed  RATES", "", "\t", long]
+    categories += [f"t{i}" for i in range(20)]
+    assert extra_tags("金融", categories) == (
+        "央行",
+        "Fed rates",
+        "长" * 50,
+        "t0",
+        "t1",
+        "t2",
+        "t3",
+        "t4",
+        "t5",
+    )
+    assert len(extra_tags("p", [f"t{i}" for i in range(20)])) == MAX_TAGS - 1
+
+
+def test_make_post_carries_the_items_other_categories_as_tags() -> None:
+    post = make_post(
+        item(tag="金融", extra_tags=("金融", "央行", "降准")),
+        site=SITE,
+        category="caijing",
+        tag="金融",
+        first_seen=NOW,
+        now=NOW,
+    )
+    assert (post.tag, post.extra_tags, post.tags) == (
+        "金融",
+        ("央行", "降准"),
+        ("金融", "央行", "降准"),
+    )
+    assert post.body.endswith(
+        "[返回金融](//finews.withounder.com/category/caijing.html)｜[返回首页](//finews.withounder.com/)"
+    )

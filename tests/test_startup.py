@@ -9,7 +9,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("httpx", "bs4", "nh3", "feedgen", "lxml", "pypinyin", "yaml", "markdown_it", "feedparser")
+HEAVY = (
+    "httpx",
+    "bs4",
+    "nh3",
+    "feedgen",
+    "lxml",
+    "pypinyin",
+    "yaml",
+    "markdown_it",
+    "paka.cmark",
+    "feedparser",
+)
 
 # Runs `--help` of the group and of every command in one fresh interpreter, then lists what loaded.
 _PROBE = """

@@ -1,0 +1,100 @@
+"""CommonMark -> HTML with markdown-it-py's bytes, rendered by cmark where the two agree.
+
+markdown-it-py spends ~0.3-0.8 ms on a post body (most of it normalising the footer's links);
+cmark, the C reference implementation of the same CommonMark version (0.31.2, via paka.cmark),
+takes ~30 us. The two give the same bytes except in corners: markdown-it-py validates and
+normalises link targets (no `javascript:` links, punycode hosts, its own percent-encoding),
+strips Unicode whitespace where the spec strips only spaces and tabs, ends a final HTML or code
+block without a newline when the text has none, and reads `<!---->` differently. A body that
+could reach one of them (a cheap scan, conservative) is rendered by markdown-it-py, so the output
+is markdown-it-py's byte for byte (tests/test_markdown.py compares both on every post in
+tests/data and on generated text). Bodies we write (HTML, a link line, a footer of links) take
+the fast path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it import MarkdownIt
+from paka.cmark import lowlevel as _cmark
+
+__all__ = ["render", "render_reference"]
+
+_markdown_it = MarkdownIt("commonmark", {"html": True})
+_OPTIONS = _cmark.OPT_UNSAFE  # raw HTML passes, as in markdown-it's html=True; nh3 sanitises
+
+# What the two read differently (each check is cheap on its own: one regex of alternatives
+# scans a body several times slower than these together). Unicode spaces, line and page
+# separators, tabs, CR, NUL:
+_ODD_CHARACTER = re.compile(
+    "[\r\t\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)  # (a body with a full-width space anywhere takes the slow path)
+# empty comments, reference definitions (their targets are not checked), backtick runs (cmark
+# misreads some), fences (info strings), a backslash before spaces:
+_ODD_TEXT = ("]:", "``", "~~~", "\\ ")
+_ODD_DECLARATION = re.compile(r"<!---?-?>|<!(?!--)")  # empty comments, <!DOCTYPE, CDATA
+_EMPTY_QUOTE = re.compile(r"\n[ >*+\-0-9.)]*>[ ]*\n")  # on the text between newlines
+_REFUSED_SCHEME = re.compile(r"(?i)(?:javascript|vbscript|file|data):")  # markdown-it refuses
+_INLINE_TARGET = re.compile(r"\]\(\s*<?([^\s)]*)(.?)")  # a title or a space: slow path
+_AUTOLINK_TARGET = re.compile(r"<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\x00-\x20]*)>")
+# a link target markdown-it-py leaves as it is: plain ASCII, whole %-escapes, no entities
+_SAFE_TARGET = re.compile(
+    r"(?:[A-Za-z0-9\-._~:/?#@!$()*+,;=]|&(?![#A-Za-z0-9]+;)|%[0-9A-Fa-f]{2})*"
+)
+# Without a final newline, a text must end in a paragraph (markdown-it-py ends a last HTML or
+# code block without one): no block that runs past blank lines (raw `<pre>`..., an unclosed
+# comment), and every line after the last blank one starts as only paragraph text can.
+_LONG_BLOCK = re.compile(r"(?i)<(?:script|pre|style|textarea|\?|!(?!--))")
+_PARAGRAPH_LINE = re.compile(r"[^\s<`~>#*+\-=_|0-9\\]")
+_BLANK_LINE = re.compile(r"\n[ ]*\n")
+
+
+def render(text: str) -> str:
+    """`text` as markdown-it-py ("commonmark", html=True) renders it."""
+    if _fast_ok(text):
+        data = _cmark.text_to_c(text)
+        html: str = _cmark.text_from_c(
+            _cmark.markdown_to_html(data, len(data), _OPTIONS), free=True
+        )
+        return html
+    return render_reference(text)
+
+
+def render_reference(text: str) -> str:
+    """markdown-it-py itself (the slow path, and the reference in tests)."""
+    html: str = _markdown_it.render(text)
+    return html
+
+
+def _fast_ok(text: str) -> bool:
+    if _ODD_CHARACTER.search(text) or any(odd in text for odd in _ODD_TEXT):
+        return False
+    if "<!" in text and _ODD_DECLARATION.search(text):
+        return False
+    if _EMPTY_QUOTE.search(f"\n{text}\n") or _refused_scheme(text):
+        return False
+    if not text.endswith("\n"):
+        if _LONG_BLOCK.search(text) or text.rfind("<!--") > text.rfind("-->"):
+            return False
+        *_, last = _BLANK_LINE.split(text)
+        if not all(_PARAGRAPH_LINE.match(line) for line in last.split("\n")):
+            return False
+    targets = []
+    if "](" in text:
+        for match in _INLINE_TARGET.finditer(text):
+            if match.group(2) != ")":
+                return False
+            targets.append(match.group(1))
+    targets += [m.group(1) for m in _AUTOLINK_TARGET.finditer(text)]
+    return all(_SAFE_TARGET.fullmatch(target) for target in targets)
+
+
+def _refused_scheme(text: str) -> bool:
+    """Only the few colons are looked at (a case-blind search of the whole text is slow)."""
+    colon = text.find(":")
+    while colon >= 0:
+        if _REFUSED_SCHEME.search(text, max(0, colon - 10), colon + 1):
+            return True
+        colon = text.find(":", colon + 1)
+    return False

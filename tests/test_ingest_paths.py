@@ -1,0 +1,171 @@
+"""The shortcuts of a large fetch give exactly what the plain way gives: html_text without bs4,
+the canary's body check, post writes in a batch, and bodies cleaned in a worker process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import test_feed_end_to_end as e2e
+from httpserver import ServerURL
+
+from aggregator import canary, cleanpool, extract, normalise
+from aggregator.errors import StoreError
+from aggregator.models import Post, RawItem
+from aggregator.store import TEMP_PREFIX, Store
+
+DATA = Path(__file__).parent / "data"
+ZONE = UTC
+NOW = datetime(2024, 6, 1, tzinfo=ZONE)
+
+
+def bodies() -> list[str]:
+    found = [p.read_text("utf-8").split("---\n", 2)[-1] for p in DATA.glob("**/*.md")]
+    found += [p.read_text("utf-8", "replace") for p in DATA.glob("**/*.html")]
+    return found
+
+
+EXTRA = [
+    "a<!--x-->b",
+    "<p>a<!-- x - y -->b</p>",
+    "a<!-- x -- y -->b",
+    "<!-->a",
+    "<!--->a-->b",
+    "<center>x</center>y",
+    '<center align="c"><p>x</p></center>',
+    "<centerx>a</centerx>",
+    '<p>a<img src="x&y" alt="a>b">c</p>',
+    "<p>a<img src='x'/>b</p>",
+    '<img src="a"b>x',
+    "<p>x<img src=x&y width=3>y</p>",
+    '<img alt="<p>">z',
+    '<img\nsrc="a"\n/>w',
+    "<p>one<br>two</p><div>three</div>",
+    "<p>&amp; &lt;x&gt; &#20013;</p>",
+]
+
+
+def slow_html_text(html: str) -> str:
+    lines = (extract._squash(line) for line in extract._slow_text(html).split("\n"))
+    return extract._BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def test_html_text_equals_the_bs4_reading() -> None:
+    for body in [*bodies(), *EXTRA]:
+        for html in (body, body[: len(body) // 2], f"<div>{body}</div>"):
+            assert extract.html_text(html) == slow_html_text(html), html[:200]
+
+
+CANARY_EXTRA = [
+    "",
+    " ",
+    "<p> </p>",
+    "<p>&nbsp;</p>",
+    "<p>\u3000</p>",
+    "<script>x</script>",
+    '<p title="a>b"></p>',
+    "<p>\x01</p>",
+    "<P>x</P>",
+    '<a href="x">y</a>',
+    "<p><br>x</p>",
+    "<!-- x -->",
+    '<p class="a"   >  \n x',
+    "\u2028",
+]
+
+
+def test_a_body_seen_to_open_with_text_has_text() -> None:
+    for body in [*bodies(), *CANARY_EXTRA]:
+        for html in (body, body[:30], body[:5]):
+            if canary._OPENS_WITH_TEXT.match(html):
+                assert normalise.plain_text(html, limit=50), repr(html)
+
+
+def test_the_canary_sees_the_same_body_fields() -> None:
+    for body in [*bodies(), *CANARY_EXTRA]:
+        item = RawItem("s", "k", "urn:k", "t", None, "UTC", "https://x.example/", body)
+        with_shortcut = canary.item_fields(item, NOW)
+        assert ("body" in with_shortcut) == bool(normalise.plain_text(body, limit=50))
+
+
+def post(n: int, body: str = "body") -> Post:
+    when = datetime(2024, 6, 1, 8, n, tzinfo=ZONE)
+    return Post(
+        post_id=f"f-{n}",
+        title=f"t{n}",
+        date=when,
+        category="c",
+        tag="t",
+        body=body,
+        content_html="",
+        source_url="https://x.example/",
+        guid=f"urn:{n}",
+        source_name="s",
+        first_seen=when,
+    )
+
+
+def test_a_batch_stores_files_before_their_state(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        with store.batch():
+            store.write_post(post(1), "2024-06-01-f-1.md")
+            store.remember("feed", "k1", "2024-06-01-f-1.md", NOW)
+            store.remember_article(["url://x/1"], "c", "2024-06-01-f-1.md")
+            assert not (tmp_path / "_posts" / "2024-06-01-f-1.md").exists()
+            with store.state() as db:
+                assert db.execute("SELECT count(*) FROM seen").fetchone() == (0,)
+            # a read that needs the pending write flushes first
+            assert store.seen("feed", "k1") is not None
+            assert (tmp_path / "_posts" / "2024-06-01-f-1.md").exists()
+            store.write_post(post(2), "2024-06-01-f-2.md")
+            assert store.read_post("2024-06-01-f-2.md", lambda body: "") == post(2)
+            store.write_post(post(3), "2024-06-01-f-3.md")
+            store.remember_article(["url://x/3"], "c", "2024-06-01-f-3.md")
+            assert store.find_article(["url://x/3"], None) == "2024-06-01-f-3.md"
+            store.write_post(post(4), "2024-06-01-f-4.md")
+        assert store.read_post("2024-06-01-f-4.md", lambda body: "") == post(4)
+        with store.state() as db:
+            indexed = [r[0] for r in db.execute("SELECT filename FROM post_index ORDER BY 1")]
+        assert indexed == [f"2024-06-01-f-{n}.md" for n in (1, 2, 3, 4)]
+    assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
+
+
+def test_a_failed_batch_keeps_no_state_for_its_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(tmp_path) as store:
+        store.write_post(post(1, "old"), "2024-06-01-f-1.md")
+
+        def failing_fsync(fd: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        with pytest.raises(StoreError, match="Input/output error"), store.batch():
+            store.write_post(post(1, "new"), "2024-06-01-f-1.md")
+            store.write_post(post(2), "2024-06-01-f-2.md")
+            store.remember("feed", "k2", "2024-06-01-f-2.md", NOW)
+            monkeypatch.setattr(os, "fsync", failing_fsync)
+        monkeypatch.undo()
+        assert store.read_post("2024-06-01-f-1.md", lambda body: "") == post(1, "old")
+        assert not (tmp_path / "_posts" / "2024-06-01-f-2.md").exists()
+        assert store.seen("feed", "k2") is None
+    assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
+
+
+server = e2e.server
+site = e2e.site
+
+
+@pytest.fixture
+def pool_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(cleanpool, "MIN_ITEMS", 1)
+    yield
+
+
+@pytest.mark.usefixtures("pool_always")
+def test_bodies_cleaned_in_a_worker_process_give_the_golden_tree(
+    site: Path, server: ServerURL
+) -> None:
+    e2e.test_every_feed_kind_matches_the_golden_tree(site, server)

@@ -1,0 +1,103 @@
+"""markdown.render takes cmark's fast path only where its bytes are markdown-it-py's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator import markdown
+from aggregator.normalise import render_body
+
+DATA = Path(__file__).parent / "data"
+FRONT_MATTER = re.compile(r"\A(?:[ \t]*\r?\n)*---[ \t]*\r?\n(?:[^\n]*\n)*?---[ \t]*(?:\r?\n|\Z)")
+
+
+def bodies() -> list[str]:
+    found = []
+    for path in sorted(DATA.glob("**/*.md")):
+        text = path.read_text("utf-8", errors="replace").removeprefix("\ufeff")
+        match = FRONT_MATTER.match(text)
+        found.append(text[match.end() :] if match else text)
+    return found
+
+
+def test_every_stored_body_renders_as_markdown_it_does() -> None:
+    texts = bodies()
+    assert len(texts) > 50
+    for text in texts:
+        assert markdown.render(text) == markdown.render_reference(text)
+
+
+def test_the_bodies_we_write_take_the_fast_path() -> None:
+    fast = [text for text in bodies() if markdown._fast_ok(text)]
+    assert len(fast) >= 40  # of the 59: the rest have a full-width space or an odd link
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[x](javascript:alert(1))",  # markdown-it refuses the link; cmark would not
+        "[x](http://例子.com/路径)",  # punycode and percent-encoding
+        "[e](http://a.com/%zz)",
+        '[t](/u "&#xD800;title")',
+        "<http://a.com/?q='x'>",
+        "\u3000paragraph\u3000",
+        "a\u2028b",
+        "`` `t` `d`",
+        "~~~&#0;\n",
+        "> \n",
+        "- >\n",
+        "a\\  \nb",
+        "<div>\nno final newline",
+        "x <!----> y",
+        "x <!-- a <!DOCTYPE html>",
+        "[a]: /x\n\n[a]",
+    ],
+)
+def test_corners_where_the_two_differ_go_the_slow_way(text: str) -> None:
+    assert not markdown._fast_ok(text)
+    assert markdown.render(text) == markdown.render_reference(text)
+
+
+def test_a_written_body_is_rendered_like_before() -> None:
+    body = (
+        '<p>正文 <a href="http://a.example/x?a=1&amp;b=2">链接</a></p><p class="em_media">'
+        "（文章来源：人民邮电报）</p>\n\n"
+        "<http://choicewzp1.eastmoney.com/html_News/NewsShare.html?infoCode=NW202112162215638061>"
+        "\n\n[返回人民邮电报新闻](//finews.withounder.com/category/renminyoudianbao.html)"
+        "｜[返回首页](//finews.withounder.com/)"
+    )
+    assert markdown._fast_ok(body)
+    rels = 'rel="noopener noreferrer nofollow"'
+    assert render_body(body, base_url="https://finews.withounder.com") == (
+        f'<p>正文 <a href="http://a.example/x?a=1&amp;b=2" {rels}>链接</a></p>'
+        '<p class="em_media">（文章来源：人民邮电报）</p>\n'
+        '<p><a href="http://choicewzp1.eastmoney.com/html_News/NewsShare.html?infoCode='
+        f'NW202112162215638061" {rels}>http://choicewzp1.eastmoney.com/html_News/'
+        "NewsShare.html?infoCode=NW202112162215638061</a></p>\n"
+        f'<p><a href="https://finews.withounder.com/category/renminyoudianbao.html" {rels}>'
+        f'返回人民邮电报新闻</a>｜<a href="https://finews.withounder.com/" {rels}>返回首页</a></p>\n'
+    )
+
+
+# pieces of Markdown, HTML and text that the two have read differently, and ordinary ones
+PIECES = [
+    "*", "_", "**", "[", "]", "(", ")", "<", ">", "`", "```", "~~~", "\n", "\n\n", " ", "  ",
+    "    ", "#", "- ", "1. ", "> ", "&amp;", "&#91;", "&quot;", "\\", "!", "<p>", "</p>",
+    "<div>", "</div>", "<pre>", "a", "文", "http://x.y/z", "<http://a.b/c>", "<a@b.c>",
+    "[x](//s.com/a.html)", "[y](http://例子.com/路)", "[z](<a b>)", "[j](javascript:x)",
+    "[t](/u \"t\")", "[r][1]", "[1]: /x", "![i](x.png)", "[e](http://a.com/%zz)",
+    "[q](http://a.com/?a=1&b=2)", "｜", "\u3000", "<!--", "-->", "<!---->", "<br>", "~~", "|",
+    "---", "===", "<script>", "'", '"', "\t", "\r\n", "\xa0", "&nbsp;", "&#0;", "\u2028", "<![CDATA[x]]>",
+    "<!DOCTYPE html>", "<textarea>", "`code`", "&copy;",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_generated_text_renders_as_markdown_it_does(text: str) -> None:
+    assert markdown.render(text) == markdown.render_reference(text)
