@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["not_a_yaml_string", "simple_meta"]
+__all__ = ["PLAIN", "not_a_yaml_string", "simple_meta"]
 
 _QUOTED = r'"[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*"'
-_PLAIN = r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9_\-\u3000-\u303f\u3400-\u9fff\uff00-\uffef]*"
+_WORD = r"[A-Za-z0-9_\-\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+# a plain scalar: words with spaces between them (YAML keeps inner spaces as they are;
+# ": " and " #" cannot occur, the word characters have neither ':' nor '#')
+PLAIN = rf"[A-Za-z0-9\u3400-\u9fff]{_WORD}*(?: +{_WORD}+)*"
 _DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
 _LINE = re.compile(
-    rf"([a-z_]+): (?:({_DATE})|({_QUOTED})|(\[{_QUOTED}(?:, {_QUOTED})*\])|({_PLAIN}))\n"
+    rf"([a-z_]+): (?:({_DATE})|({_QUOTED})|(\[{_QUOTED}(?:, {_QUOTED})*\])|({PLAIN}))\n"
 )
 _ITEM = re.compile(_QUOTED)
 # plain words YAML 1.1 reads as something else than a string (ints, dates, booleans, null)

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from .errors import StoreError
-from .frontmatter_fast import not_a_yaml_string
+from .frontmatter_fast import PLAIN, not_a_yaml_string
 from .models import Post
 from .postfile import parse_filename, parse_post
 
@@ -313,10 +313,9 @@ _DATE_KEYS = "date|updated|fetched_at"
 _DATE_TEXT = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
 _QUOTED_TEXT = r'"[^"\\\x00-\x1f]*"'
 _QUOTED_LIST = rf"\[{_QUOTED_TEXT}(?:, {_QUOTED_TEXT})*\]"
-_PLAIN_TEXT = r"[A-Za-z0-9\u3400-\u9fff][A-Za-z0-9_\-\u3000-\u303f\u3400-\u9fff\uff00-\uffef]*"
 _SIMPLE_FRONT = re.compile(
     rf"---\n((?:(?:{_DATE_KEYS}): {_DATE_TEXT}\n"
-    rf"|(?!(?:{_DATE_KEYS}):)[a-z_]+: (?:{_QUOTED_TEXT}|{_QUOTED_LIST}|{_PLAIN_TEXT})\n)+)---\n"
+    rf"|(?!(?:{_DATE_KEYS}):)[a-z_]+: (?:{_QUOTED_TEXT}|{_QUOTED_LIST}|{PLAIN})\n)+)---\n"
 )
 _WANTED_LINE = re.compile(rf"^({_DATE_KEYS}|categories|category|tags|tag): (.*)$", re.M)
 _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")

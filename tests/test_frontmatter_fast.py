@@ -56,6 +56,13 @@ def test_our_lines() -> None:
     }
 
 
+def test_plain_words_with_inner_spaces() -> None:
+    source = "tags: Bench feed 14\ncategories: a  b\n"
+    assert (
+        simple_meta(source) == with_yaml(source) == {"tags": "Bench feed 14", "categories": "a  b"}
+    )
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -70,6 +77,9 @@ def test_our_lines() -> None:
         "tags:\n- a\n",
         "title: x\r\n",
         "title: x",
+        "tags: a \n",  # YAML drops the trailing space
+        "tags: a #b\n",  # a comment
+        "tags: 2021-12-16 a\n",  # a date to YAML's resolver
     ],
 )
 def test_other_lines_go_to_yaml(line: str) -> None:
