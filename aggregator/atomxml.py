@@ -2,8 +2,9 @@
 
 feedgen builds an lxml tree per document and pretty-prints it; an archive page holds `limit` full
 bodies and a cold build writes hundreds of pages, so that tree is most of the serialising time.
-Here an entry is serialised once (`Entry.of`) and shared by every page that holds it (the site's,
-its category's and its tags' feeds), with lxml's escaping and indentation spelled out.
+Here an entry is serialised once (`Entry.of`, as UTF-8: a worker process hands it over without
+decoding and every page joins it without encoding) and shared by every page that holds it (the
+site's, its category's and its tags' feeds), with lxml's escaping and indentation spelled out.
 tests/test_atomxml.py checks the bytes against feeds.build_atom on the golden posts and on
 generated ones; a change to build_atom's elements must be made here too.
 """
@@ -41,7 +42,7 @@ class Entry:
 
     newest: datetime
     post_id: str
-    xml: str
+    xml: bytes  # UTF-8
 
     @classmethod
     def of(cls, post: Post, site: SiteSettings) -> Entry:
@@ -75,7 +76,7 @@ class Entry:
                 parts.append(f'    <category term="{_attribute(xml_text(tag))}"/>\n')
         parts.append(_element("published", post.date.isoformat(), 4))
         parts.append("  </entry>\n")
-        return cls(newest, post.post_id, "".join(parts))
+        return cls(newest, post.post_id, "".join(parts).encode("utf-8"))
 
 
 def archive_document(
@@ -107,9 +108,8 @@ def archive_document(
     parts += [_link(xml_text(href), rel, _ATOM_LINK, 2) for rel, href in links]
     parts.append(_element("generator", GENERATOR, 2))
     parts.append(f'  <fh:archive xmlns:fh="{FEED_HISTORY_NS}"/>\n')
-    parts += [entry.xml for entry in ordered]
-    parts.append("</feed>\n")
-    return "".join(parts).encode("utf-8")
+    head = "".join(parts).encode("utf-8")
+    return b"".join([head, *(entry.xml for entry in ordered), b"</feed>\n"])
 
 
 def _text(value: str) -> str:

@@ -24,7 +24,14 @@ from .config import Config
 from .feedindex import ArchiveMark, Scope
 from .postloader import PostLoader
 
-__all__ = ["Feed", "FeedPlan", "current_files", "plan_archives", "write_archives"]
+__all__ = [
+    "Feed",
+    "FeedPlan",
+    "current_files",
+    "plan_archives",
+    "prefetch_cold_archives",
+    "write_archives",
+]
 
 _TARGETED_PAGES = 8  # at most this many pages: one query each instead of a pass over every row
 
@@ -144,10 +151,29 @@ def plan_archives(
     return FeedPlan(feed, pages, todo, ArchiveMark(settings, pages, seq))
 
 
+def prefetch_cold_archives(
+    config: Config,
+    loader: PostLoader,
+    site_feed: Feed,
+    *,
+    check_dirs: Sequence[str] = (),
+    every_page: bool = False,
+) -> None:
+    """When every archive page of the site feed is to be written (a cold build), every readable
+    post is on one: start making the entries of all of them, in the stored order, on the workers
+    now (PostLoader.prefetch_entries), while the subscription documents are built in-process."""
+    plan = plan_archives(config, loader, site_feed, check_dirs=check_dirs, every_page=every_page)
+    if plan.pages <= _TARGETED_PAGES or len(plan.todo) < plan.pages:
+        return  # (with more pages than that, write_archives takes them in one pass)
+    with loader.store.state() as db:
+        names = [name for name, _, _ in feedindex.stored_rows(db)]
+    loader.prefetch_entries(names, config.site)
+
+
 def write_archives(
     config: Config, loader: PostLoader, plans: Sequence[FeedPlan], write: Write
 ) -> None:
-    """Write the planned archive pages, then record each feed's archive mark."""
+    """Write the planned archive pages, then (every page in place) record each feed's mark."""
     limit = max(config.feed_entries, 1)
     if sum(len(plan.todo) for plan in plans) <= _TARGETED_PAGES:
         for plan in plans:
@@ -159,7 +185,8 @@ def write_archives(
                 page = [e for _, e in loader.entries(names, config.site) if e is not None]
                 write(*_page_file(config, plan, number, page))
     else:
-        _one_pass(config, loader, [plan for plan in plans if plan.todo], write)
+        with loader.store.file_batch():  # many pages: made durable in groups
+            _one_pass(config, loader, [plan for plan in plans if plan.todo], write)
     with loader.store.state(write=True) as db:
         for plan in plans:
             if plan.mark is not None:

@@ -63,9 +63,9 @@ def xml_text(value: str) -> str:
 def post_url(post: Post, site: SiteSettings) -> str:
     """The post's page under Jekyll's default (`date`) permalink: /<category>/YYYY/MM/DD/<id>.html."""
     day = post.date.astimezone(_zone(site)) if post.date.tzinfo is not None else post.date
-    parts = [post.category] if post.category else []
-    parts += [f"{day:%Y}", f"{day:%m}", f"{day:%d}", f"{post.post_id}.html"]
-    return site.url + "/" + "/".join(quote(part, safe="") for part in parts)
+    category = f"{quote(post.category, safe='')}/" if post.category else ""
+    # the date parts are digits, which quote leaves as they are
+    return f"{site.url}/{category}{day:%Y/%m/%d}/{quote(f'{post.post_id}.html', safe='')}"
 
 
 def _entry_updated(post: Post) -> datetime:

@@ -233,6 +233,9 @@ class HttpFetcher:
         headers = {name.lower(): value for name, value in response.headers.items()}
         status = response.status_code
         if status == 304:
+            # read to its (empty) end: only a response read to the end frees its connection for
+            # the next request; otherwise every 304 of a pass opens a new connection
+            self._read_body(response, url, original, deadline)
             known = (self.validators if validators is None else validators).get(
                 original, Validators()
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -219,8 +220,9 @@ class HealthTracker:
                 until=_stamp(decision.not_before),
                 reason=decision.reason,
             )
-        self._save(updated)
-        self._track_redirects(source.name, responses, now)
+        with self.store.state(write=True) as db:  # one transaction per source
+            healthdb.save(db, updated)
+            self._track_redirects(db, source.name, responses, now)
         return updated
 
     def set_next_run(self, name: str, when: datetime | None) -> None:
@@ -230,27 +232,30 @@ class HealthTracker:
     # ---------------------------------------------------------------- internals
 
     def _track_redirects(
-        self, name: str, responses: list[politeness.Response], now: datetime
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        responses: list[politeness.Response],
+        now: datetime,
     ) -> None:
-        with self.store.state(write=True) as db:
-            for r in responses:
-                target = r.permanent_redirect
-                if target is None or target == r.url:
-                    if r.status is not None:  # an answer without a permanent hop resets the count
-                        healthdb.clear_pending_redirect(db, name, r.url)
-                    continue
-                pending = healthdb.pending_redirect(db, name, r.url)
-                seen = pending[1] + 1 if pending and pending[0] == target else 1
-                moved = now if seen >= MOVE_AFTER else None
-                healthdb.note_redirect(db, name, r.url, target, seen, moved)
-                if moved:
-                    logs.event(
-                        "url moved (permanent redirect)",
-                        level=logging.WARNING,
-                        source=name,
-                        old=r.url,
-                        new=target,
-                    )
+        for r in responses:
+            target = r.permanent_redirect
+            if target is None or target == r.url:
+                if r.status is not None:  # an answer without a permanent hop resets the count
+                    healthdb.clear_pending_redirect(db, name, r.url)
+                continue
+            pending = healthdb.pending_redirect(db, name, r.url)
+            seen = pending[1] + 1 if pending and pending[0] == target else 1
+            moved = now if seen >= MOVE_AFTER else None
+            healthdb.note_redirect(db, name, r.url, target, seen, moved)
+            if moved:
+                logs.event(
+                    "url moved (permanent redirect)",
+                    level=logging.WARNING,
+                    source=name,
+                    old=r.url,
+                    new=target,
+                )
 
     def _save(self, health: Health) -> None:
         with self.store.state(write=True) as db:

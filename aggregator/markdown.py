@@ -15,13 +15,16 @@ the fast path.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from paka.cmark import lowlevel as _cmark
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = ["render", "render_reference"]
 
-_markdown_it = MarkdownIt("commonmark", {"html": True})
 _OPTIONS = _cmark.OPT_UNSAFE  # raw HTML passes, as in markdown-it's html=True; nh3 sanitises
 
 # What the two read differently (each check is cheap on its own: one regex of alternatives
@@ -63,8 +66,16 @@ def render(text: str) -> str:
 
 def render_reference(text: str) -> str:
     """markdown-it-py itself (the slow path, and the reference in tests)."""
-    html: str = _markdown_it.render(text)
+    html: str = _markdown_it().render(text)
     return html
+
+
+@cache
+def _markdown_it() -> MarkdownIt:
+    """Made on first use: our own bodies never need it, and importing it takes ~35 ms."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True})
 
 
 def _fast_ok(text: str) -> bool:

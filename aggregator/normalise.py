@@ -1,7 +1,8 @@
 """Raw article HTML and text fields -> what we publish: clean, sanitised, XML-safe.
 
 Two steps for HTML. First bs4 undoes eastmoney's page furniture (stock auto-links, live K-line
-charts, the hidden first paragraph, `<center>` wrappers, full-width indents). Then nh3 sanitises
+charts, the hidden first paragraph, `<center>` wrappers, full-width indents; soupclean, imported
+only for HTML that is not already plain and well-formed, see fragments). Then nh3 sanitises
 with an explicit allowlist: nh3 is the security boundary, bs4 is not (its parser differs from a
 browser's, so only nh3's HTML5 parse decides what survives). Everything here is pure: no I/O.
 
@@ -16,16 +17,6 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import nh3
-from bs4 import BeautifulSoup
-from bs4.element import (
-    Comment,
-    Declaration,
-    Doctype,
-    NavigableString,
-    PageElement,
-    ProcessingInstruction,
-    Tag,
-)
 
 from aggregator import fragments, markdown
 from aggregator.dates import parse_date
@@ -76,19 +67,8 @@ _URL_JUNK = re.compile("[\x00-\x20]+")  # browsers ignore these inside a scheme
 
 # eastmoney page furniture
 _KLINE_HOST = "webquoteklinepic.eastmoney.com"
-_CHART_START, _CHART_END = "EM_StockImg_Start", "EM_StockImg_End"
-_AUTOLINK_SPAN_ID = re.compile(r"(?:stock|quote|bk|bkquote)_|Info\.")
-_AUTOLINK_CLASSES = frozenset({"keytip", "infokey", "em_stock_key_common", "EmImageRemark"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
-# fmt: off
-_BLOCK_TAGS = frozenset({
-    "p", "div", "center", "table", "ul", "ol", "li", "blockquote", "pre", "figure",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "td", "th", "tr",
-})
-# fmt: on
-_ROOT = "aggregator-fragment"  # the wrapper every fragment is parsed in
 _INDENT = "\u3000"  # full-width space: Chinese paragraphs start with two of them
-_INDENT_AFTER_NEWLINE = re.compile("(?<=\n)([ \t]*)\u3000+")
 _SOURCE_LINE = re.compile(r"[（(]?\s*文章来源\s*[：:]\s*(.*?)\s*[）)]?", re.DOTALL)
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -148,7 +128,11 @@ def plain_text(text: str, *, limit: int = 1000) -> str:
         text = html_lib.unescape(text)
     else:
         plain = _text_of_plain_html(text)
-        text = BeautifulSoup(text, "html.parser").get_text() if plain is None else plain
+        if plain is None:
+            from . import soupclean  # (bs4: imported only when needed, see soupclean)
+
+            plain = soupclean.text_of(text)
+        text = plain
     return _one_line(text)[: max(limit, 0)].rstrip()
 
 
@@ -169,7 +153,9 @@ def digest_text(digest: str) -> str:
 
 def media_from_html(html: str) -> str | None:
     """The media name from the source line `<p class="em_media">（文章来源：X）</p>`, else None."""
-    soup = _parse_fragment(html)
+    from . import soupclean
+
+    soup = soupclean.parse_fragment(html)
     lines = soup.find_all("p", class_="em_media") or soup.find_all("p")
     for line in reversed(lines):
         match = _SOURCE_LINE.fullmatch(_one_line(line.get_text()))
@@ -188,15 +174,9 @@ def clean_html(html: str, base_url: str | None = None) -> str:
     plain = _plain_without_furniture(html)
     if plain is not None:  # bs4 would only sort attributes: nh3 alone gives the same result
         return inert_markup(_sanitise(plain, base_url).strip())
-    soup = _parse_fragment(html)
-    _flatten_deep_nesting(soup)
-    _drop_stock_charts(soup)
-    _drop_hidden(soup)
-    _drop_comments(soup)
-    _unwrap_autolinks(soup)
-    _centers_to_paragraphs(soup)
-    _strip_indents(soup)
-    return inert_markup(_sanitise(soup.decode(), base_url).strip())
+    from . import soupclean
+
+    return inert_markup(_sanitise(soupclean.without_furniture(html), base_url).strip())
 
 
 def _plain_without_furniture(html: str) -> str | None:
@@ -235,9 +215,9 @@ def sanitise_html(html: str, base_url: str | None = None) -> str:
     """nh3 with our allowlist; the result is safe to publish and to put in XML."""
     html = _cap(html)
     if html.count("<") > MAX_NESTING:  # only then can the nesting be too deep for nh3
-        soup = _parse_fragment(html)
-        _flatten_deep_nesting(soup)
-        html = soup.decode()
+        from . import soupclean
+
+        html = soupclean.flattened(html)
     return _sanitise(html, base_url)
 
 
@@ -310,141 +290,6 @@ def _make_cleaner(base_url: str | None) -> nh3.Cleaner:
         # None passes relative URLs through unchanged.
         url_relative=("rewrite_with_base", base_url) if base_url else None,
     )
-
-
-# --- eastmoney clean-up (bs4) ---------------------------------------------------------------
-
-
-def _parse_fragment(html: str) -> BeautifulSoup:
-    """Parse inside a wrapper element that preserves whitespace.
-
-    bs4 otherwise shrinks whitespace-only text between tags (`</p>\n <p>` -> `</p>\n<p>`), and
-    the body must survive unchanged. nh3 drops the wrapper tag later and keeps its content.
-    """
-    # (The wrapper also keeps bs4 from warning that a short string "looks like a URL".)
-    return BeautifulSoup(
-        f"<{_ROOT}>{html}</{_ROOT}>",
-        "html.parser",
-        preserve_whitespace_tags={_ROOT, "pre", "textarea"},
-    )
-
-
-def _flatten_deep_nesting(soup: BeautifulSoup) -> None:
-    """Replace what lies deeper than MAX_NESTING levels by its text (iteratively: no recursion)."""
-    at_limit: list[Tag] = []
-    stack: list[tuple[Tag, int]] = [(soup, -1)]  # -1: the fragment wrapper does not count
-    while stack:
-        node, depth = stack.pop()
-        for child in node.contents:
-            if isinstance(child, Tag):
-                if depth + 1 == MAX_NESTING:
-                    if child.find(True) is not None:
-                        at_limit.append(child)
-                else:
-                    stack.append((child, depth + 1))
-    for tag in at_limit:
-        tag.string = tag.get_text()
-
-
-def _drop_stock_charts(soup: BeautifulSoup) -> None:
-    """Drop live K-line charts: they change on every load and are hot-link protected.
-
-    The stock name stays in the text; only the picture (and wrappers it leaves empty) goes.
-    """
-    for start in soup.find_all(
-        string=lambda s: isinstance(s, Comment) and s.strip() == _CHART_START
-    ):
-        block: list[PageElement] = []
-        node = start.next_sibling
-        while node is not None and not (isinstance(node, Comment) and node.strip() == _CHART_END):
-            block.append(node)
-            node = node.next_sibling
-        if node is not None:  # a complete block: drop what carries no text
-            for element in block:
-                if not element.get_text().strip():
-                    element.extract()
-    for img in soup.find_all("img"):
-        if _host(img.get("src")) == _KLINE_HOST:
-            _drop_with_empty_wrappers(img)
-
-
-def _drop_with_empty_wrappers(element: Tag) -> None:
-    parent = element.parent
-    element.decompose()
-    while (
-        isinstance(parent, Tag)
-        and parent.name in {"a", "p", "center", "span", "div", "figure"}
-        and not parent.get_text().strip()
-        and parent.find("img") is None
-    ):
-        grandparent = parent.parent
-        parent.decompose()
-        parent = grandparent
-
-
-def _drop_hidden(soup: BeautifulSoup) -> None:
-    for tag in soup.find_all(style=_HIDDEN_STYLE):
-        if not tag.decomposed:
-            tag.decompose()
-
-
-def _drop_comments(soup: BeautifulSoup) -> None:
-    kinds = (Comment, Declaration, Doctype, ProcessingInstruction)
-    for node in soup.find_all(string=lambda s: isinstance(s, kinds)):
-        node.extract()
-
-
-def _unwrap_autolinks(soup: BeautifulSoup) -> None:
-    """Stock/board/data auto-links become their text (they can split words: 培育壮<span>大智慧…)."""
-    for tag in soup.find_all(["a", "span"]):
-        classes = set(tag.get_attribute_list("class"))
-        is_autolink = (
-            bool(classes & _AUTOLINK_CLASSES)
-            or (tag.name == "span" and bool(_AUTOLINK_SPAN_ID.match(str(tag.get("id", "")))))
-            or (tag.name == "a" and _is_quote_link(tag.get("href")))
-        )
-        if is_autolink:
-            tag.unwrap()
-
-
-def _centers_to_paragraphs(soup: BeautifulSoup) -> None:
-    for center in soup.find_all("center"):
-        if center.find(list(_BLOCK_TAGS)) is not None or center.find_parent("p") is not None:
-            center.unwrap()  # a <p> inside a <p> would be split apart by the HTML5 parser
-        else:
-            center.name = "p"
-            center.attrs = {}
-
-
-def _strip_indents(soup: BeautifulSoup) -> None:
-    """Remove the `　　` paragraph indent at the start of paragraphs and lines."""
-    for text in soup.find_all(string=lambda s: type(s) is NavigableString and _INDENT in s):
-        new = _INDENT_AFTER_NEWLINE.sub(r"\1", str(text))
-        if _starts_line(text):
-            head = len(new) - len(new.lstrip(" \t\n"))
-            new = new[:head] + new[head:].lstrip(_INDENT)
-        if new != text:
-            text.replace_with(NavigableString(new))
-
-
-def _starts_line(node: PageElement) -> bool:
-    """Is `node` the first visible thing on its line (paragraph start or after a <br>)?"""
-    while True:
-        previous = node.previous_sibling
-        while previous is not None and _is_blank(previous):
-            previous = previous.previous_sibling
-        if previous is not None:
-            return isinstance(previous, Tag) and (
-                previous.name == "br" or previous.name in _BLOCK_TAGS
-            )
-        parent = node.parent
-        if parent is None or parent.name == _ROOT or parent.name in _BLOCK_TAGS:
-            return True
-        node = parent
-
-
-def _is_blank(node: PageElement) -> bool:
-    return isinstance(node, NavigableString) and (isinstance(node, Comment) or not node.strip())
 
 
 def _host(url: object) -> str | None:

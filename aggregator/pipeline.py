@@ -16,9 +16,9 @@ import dataclasses
 import functools
 import itertools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from . import canary, crashpoints, dedupe, filters, normalise, posts, prefetch, retention
@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` n
     from .health import WatchedFetcher
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 SITE_FEED = "feed.xml"
 
 
@@ -116,7 +117,7 @@ def run_once(
             ahead=FETCH_AHEAD if shared else 1,
             should_stop=should_stop,
         ):
-            result, categories = _store_source(config, fetched, store, clock)
+            result, categories = _store_source(config, fetched, store, clock, cleaner)
             if health is not None and fetched.watched is not None:
                 health.record(fetched.configured, result, fetched.watched)
             results.append(result)
@@ -198,7 +199,7 @@ def _fetch_source(
 
 
 def _store_source(
-    config: Config, fetched: _Fetched, store: Store, clock: Clock
+    config: Config, fetched: _Fetched, store: Store, clock: Clock, cleaner: CleanPool | None = None
 ) -> tuple[SourceResult, set[str]]:
     """Store what one source's adapter found, item by item; its result and changed categories."""
     source = fetched.source
@@ -218,7 +219,7 @@ def _store_source(
     categories: set[str] = set()
     failed: list[str] = []  # items the adapter returned that could not be stored
 
-    def store_one(item: RawItem, lost: frozenset[str]) -> None:
+    def store_one(item: RawItem, lost: frozenset[str], cleaned: str | None = None) -> None:
         nonlocal held
         if not filters.passes(item, source.include, source.exclude):
             counts["filtered"] += 1
@@ -227,7 +228,8 @@ def _store_source(
             held += 1
             return
         try:
-            cleaned = fetched.cleaned.get(item) if fetched.cleaned else None
+            if cleaned is None and fetched.cleaned:
+                cleaned = fetched.cleaned.get(item)
             decision, post = _store_item(config, source, item, store, clock(), cleaned)
         except (SourceError, StoreError) as exc:
             failed.append(f"{item.key}: {exc}")
@@ -254,8 +256,12 @@ def _store_source(
                 # the rest wait for the verdict over all items
                 baseline = previous[1] if previous else frozenset()
                 items = []
-                waiting: list[RawItem] = []
-                for arrived in itertools.chain(found.items, found.stream):
+                waiting: list[tuple[RawItem, str | None]] = []
+                # streamed bodies are cleaned in the CleanPool's process as they arrive
+                streamed: Iterable[tuple[RawItem | str | None, str | None]] = (
+                    cleaner.ahead(found.stream) if cleaner else _uncleaned(found.stream)
+                )
+                for arrived, cleaned in itertools.chain(_uncleaned(found.items), streamed):
                     if arrived is None:
                         counts["unchanged"] += 1
                     elif isinstance(arrived, str):
@@ -265,12 +271,12 @@ def _store_source(
                         if waiting or (
                             baseline and not baseline <= canary.item_fields(arrived, clock())
                         ):
-                            waiting.append(arrived)
+                            waiting.append((arrived, cleaned))
                         else:
-                            store_one(arrived, frozenset())
+                            store_one(arrived, frozenset(), cleaned)
                 verdict = canary.check(items, counts["unchanged"], previous, clock())
-                for item in waiting:
-                    store_one(item, verdict.lost)
+                for item, cleaned in waiting:
+                    store_one(item, verdict.lost, cleaned)
     except StoreError as exc:  # the batch could not be stored: retried next time
         failed.append(str(exc))
     if verdict.baseline is not None:
@@ -303,6 +309,10 @@ def _store_source(
         **counts,
     )
     return report, categories
+
+
+def _uncleaned(outcomes: Iterable[T]) -> Iterator[tuple[T, str | None]]:
+    return ((outcome, None) for outcome in outcomes)
 
 
 def _unrendered(body: str) -> str:

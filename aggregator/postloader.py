@@ -3,13 +3,15 @@
 A body's HTML is looked up in the index's `rendered` table (feedindex) by body and base URL before
 it is rendered; what the subscription documents need is kept there for the next run, so adding one
 post renders one body. Archive pages take Atom entries (`entries`), rendered without keeping
-(they are written once).
+(they are written once); a cold build starts them on the workers early (`prefetch_entries`), so
+they are rendered while the subscription documents are built.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 
 from . import entrypool, feedindex
 from .atomxml import Entry
@@ -32,6 +34,7 @@ class PostLoader:
         self._fresh: dict[str, str] = {}  # rendered this run, not yet in the table
         self._keep = True
         self._memo: OrderedDict[str, Post] = OrderedDict()
+        self._prefetched: Generator[tuple[str, entrypool.Result], None, None] | None = None
 
     def load(self, names: Iterable[str], *, keep: bool) -> list[Post]:
         """The posts of `names` (archived ones included); a file gone or broken since it was
@@ -71,10 +74,7 @@ class PostLoader:
         many are spread over the cores: entrypool). None, with the row dropped or marked and the
         problem recorded, for a file gone or broken since it was indexed, as in `load`."""
         self._keep = False
-        # in-process, bodies rendered for subscription documents come from the table; a forked
-        # worker must not touch the state's connection, so it renders every body
-        render = self._html if len(names) < entrypool.PARALLEL_FROM else self._render
-        for name, result in entrypool.entries(self.store, render, site, names):
+        for name, result in self._results(names, site):
             if isinstance(result, Entry):
                 yield name, result
                 continue
@@ -82,6 +82,35 @@ class PostLoader:
                 self.problems.append(result)
             self.store.forget_post(name, result)
             yield name, None
+
+    def prefetch_entries(self, names: Sequence[str], site: SiteSettings) -> bool:
+        """Start making the entries of `names` on the workers now, for a later `entries` call
+        whose names come in the same order (some may be left out); False when they would not be
+        spread over workers (then nothing is done ahead)."""
+        if not entrypool.spread(len(names)):
+            return False
+        self._prefetched = entrypool.entries(self.store, self._render, site, names)
+        return True
+
+    def _results(
+        self, names: Sequence[str], site: SiteSettings
+    ) -> Iterator[tuple[str, entrypool.Result]]:
+        ahead, self._prefetched = self._prefetched, None
+        done = 0
+        if ahead is not None and names:
+            with closing(ahead):  # (leaving it stops the workers)
+                for name, result in ahead:  # the names' results, in order; others are skipped
+                    if name == names[done]:
+                        yield name, result
+                        done += 1
+                        if done == len(names):
+                            return
+        # not made ahead (none started, or a name out of its order): made now. In-process, bodies
+        # rendered for subscription documents come from the table; a forked worker must not
+        # touch the state's connection, so it renders every body
+        rest = names[done:]
+        render = self._html if len(rest) < entrypool.PARALLEL_FROM else self._render
+        yield from entrypool.entries(self.store, render, site, rest)
 
     def newest(self, scope: feedindex.Scope, limit: int) -> list[Post]:
         """The newest `limit` readable posts of `scope` by the index (kept for later runs)."""

@@ -26,7 +26,13 @@ from typing import Any
 from . import archive, crashpoints, feedindex, jekyll, opml, postindex, websub
 from .config import Config
 from .feedindex import Scope
-from .feedpages import Feed, current_files, plan_archives, write_archives
+from .feedpages import (
+    Feed,
+    current_files,
+    plan_archives,
+    prefetch_cold_archives,
+    write_archives,
+)
 from .feedpaths import (
     JSON_FEED_TYPE,
     OPML_FILE,
@@ -126,6 +132,9 @@ def publish(
         full = True  # a new or deleted _site/ needs every page and every feed copied
     done = Published()
     loader = PostLoader(store, render, site.url)
+    site_feed = Feed(SITE_FEED, site.title, f"{site.url}/", Scope())
+    check_dirs = (["", SITE_DIR] if render_html else [""]) if full else []
+    prefetch_cold_archives(config, loader, site_feed, check_dirs=check_dirs, every_page=new_site)
 
     with store.state() as db:
         every_category = feedindex.categories(db)
@@ -152,7 +161,7 @@ def publish(
             continue
         titles[category] = first_tags.get(category) or category
 
-    feed_list = [Feed(SITE_FEED, site.title, f"{site.url}/", Scope())]
+    feed_list = [site_feed]
     feed_list += [
         Feed(
             category_feed_path(c),
@@ -181,20 +190,18 @@ def publish(
         if render_html and store.write_file(f"{SITE_DIR}/{path}", data):
             site_copies.append(f"{SITE_DIR}/{path}")
 
-    check_dirs = ["", SITE_DIR] if render_html else [""]
     plans = []
-    for number, feed in enumerate(feed_list):
-        plan = plan_archives(
-            config, loader, feed, check_dirs=check_dirs if full else (), every_page=new_site
-        )
-        plans.append(plan)
-        for kind, (path, data, subscription) in enumerate(
-            current_files(config, feed, loader, plan.pages)
-        ):
-            order[path] = (number, kind)
-            write(path, data, subscription)
-        for page in range(1, plan.pages + 1):
-            order[archive.archive_path(feed.path, page)] = (number, 1 + page)
+    with store.file_batch():  # a full build writes dozens of these: made durable together
+        for number, feed in enumerate(feed_list):
+            plan = plan_archives(config, loader, feed, check_dirs=check_dirs, every_page=new_site)
+            plans.append(plan)
+            for kind, (path, data, subscription) in enumerate(
+                current_files(config, feed, loader, plan.pages)
+            ):
+                order[path] = (number, kind)
+                write(path, data, subscription)
+            for page in range(1, plan.pages + 1):
+                order[archive.archive_path(feed.path, page)] = (number, 1 + page)
     # keep the bodies of every feed's subscription document, not only of those built now
     every_feed = 1 + len(every_category) + len(slugs)
     loader.flush(cap=2 * every_feed * max(config.feed_entries, 1) + 1000)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PING_TIMEOUT", "ping_hub"]
 
@@ -26,6 +28,8 @@ def ping_hub(
     """Ping `hub` about `topics`; returns None on success, else the one-line reason (logged)."""
     if not topics:
         return None
+    import httpx  # here: every `build` imports this module, few ping (httpx takes ~60 ms)
+
     form = [("hub.mode", "publish"), *(("hub.url", topic) for topic in topics)]
     try:
         with httpx.Client(timeout=PING_TIMEOUT, transport=transport) as client:

@@ -1,20 +1,24 @@
 """Post writes of one source, made durable together (see Store.batch).
 
 Writing posts one by one costs two fsyncs and one SQLite commit each. In a batch the post files
-are staged (temp files); at the flush they are synced at once and renamed (atomicfile), and only
-then are their index rows and the items' `seen` and article rows committed in one transaction: the
-state never names a file that is not durably in place, as in the one-by-one order. The store
-flushes early whenever a read needs a pending write, so every decision is the one-by-one one.
+are staged (temp files, written by one helper thread: creating a file can wait on the file
+system's journal, and the writer goes on meanwhile); at the flush they are synced at once and
+renamed (atomicfile), and only then are their index rows and the items' `seen` and article rows
+committed in one transaction: the state never names a file that is not durably in place, as in
+the one-by-one order. The store flushes early whenever a read needs a pending write, so every
+decision is the one-by-one one.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import postindex
-from .atomicfile import Staged
+from .atomicfile import Staged, discard_staged, stage
 from .errors import StoreError
 from .models import Post
 
@@ -25,29 +29,56 @@ MAX_PENDING = 256  # staged files held open at most; a larger batch is flushed i
 
 @dataclass
 class WriteBatch:
-    files: dict[str, tuple[Staged, Post]] = field(default_factory=dict)  # by file name
+    files: dict[str, tuple[Future[Staged], Post]] = field(default_factory=dict)  # by file name
     seen: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # -> file, date
     articles: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
     identities: set[str] = field(default_factory=set)
+    _stager: ThreadPoolExecutor | None = None
+    _posts: dict[Path, Post] = field(default_factory=dict)  # by temp file, once staged
 
     def __bool__(self) -> bool:
         return bool(self.files or self.seen or self.articles)
+
+    def add_file(self, filename: str, path: Path, data: bytes, post: Post) -> None:
+        """Stage `data` as the next version of `path` (in the helper thread)."""
+        if self._stager is None:
+            self._stager = ThreadPoolExecutor(1, thread_name_prefix="stage")
+        self.files[filename] = (self._stager.submit(stage, path, data), post)
 
     def add_article(self, identities: Sequence[str], category: str, filename: str) -> None:
         self.articles.append((tuple(identities), category, filename))
         self.identities.update(identities)
 
-    def staged(self) -> list[Staged]:
-        return [one for one, _ in self.files.values()]
+    def staged(self) -> tuple[list[Staged], StoreError | None]:
+        """The staged files in the order written, once all are written, up to the first that
+        could not be, and its error: the later ones are discarded, and as after any failed
+        flush the batch's items are fetched and stored again on the next pass."""
+        done: list[Staged] = []
+        failed: StoreError | None = None
+        try:
+            for future, post in self.files.values():
+                try:
+                    one = future.result()
+                except StoreError as exc:
+                    failed = failed or exc
+                    continue
+                if failed is None:
+                    done.append(one)
+                    self._posts[one.temp] = post
+                else:
+                    discard_staged([one])
+        finally:  # ends the helper thread (a process of one thread may fork: see forkpool)
+            if self._stager is not None:
+                self._stager.shutdown()
+        return done, failed
 
     def index_rows(self, replaced: Sequence[Staged]) -> list[postindex.IndexRow]:
         """The post index rows of the files now in place."""
-        posts = {one.temp: post for one, post in self.files.values()}
         rows = []
         for staged in replaced:
             try:
                 stat = os.stat(staged.path)
             except OSError as exc:
                 raise StoreError(f"cannot stat {staged.path}: {exc.strerror or exc}") from exc
-            rows.append(postindex.row_for_post(posts[staged.temp], staged.path.name, stat))
+            rows.append(postindex.row_for_post(self._posts[staged.temp], staged.path.name, stat))
         return rows

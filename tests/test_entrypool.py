@@ -11,6 +11,7 @@ from aggregator import entrypool
 from aggregator.atomxml import Entry
 from aggregator.models import SiteSettings
 from aggregator.normalise import render_body
+from aggregator.postloader import PostLoader
 from aggregator.store import Store
 
 SITE = SiteSettings(title="金融消息", url="https://finews.withounder.com")
@@ -49,3 +50,25 @@ def test_a_build_with_workers_writes_the_same_files(
     files = published(spread / "storage")
     assert files == published(alone / "storage")
     assert "feed/archive/5.xml" in files  # 24 posts, 4 a page: the archive pages are there
+
+
+def test_entries_made_ahead_are_the_ones_made_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path)
+    posts = site / "storage" / "_posts"
+    names = sorted(p.name for p in posts.iterdir())
+    monkeypatch.setattr(entrypool, "_workers", lambda count: 2)
+    with Store(site / "storage") as store:
+        loader = PostLoader(store, render, SITE.url)
+        expected = list(loader.entries(names[1::2], SITE))
+        assert loader.prefetch_entries(names, SITE) is True
+        assert list(loader.entries(names[1::2], SITE)) == expected  # every other one, in order
+        # out of the order made ahead: the ones after it are made when asked
+        assert loader.prefetch_entries(names, SITE) is True
+        wanted = [names[2], names[0], names[1]]
+        assert list(loader.entries(wanted, SITE)) == list(loader.entries(wanted, SITE))
+        assert [name for name, _ in loader.entries(wanted, SITE)] == wanted
+        monkeypatch.setattr(entrypool, "_workers", lambda count: 1)
+        assert loader.prefetch_entries(names, SITE) is False  # in-process: nothing is done ahead
+    assert loader.problems == []

@@ -165,6 +165,18 @@ def test_etag_is_stored_then_sent_verbatim_and_304_returns_empty_content() -> No
     assert fetcher.validators[url + "/feed"] == Validators(ETAG, LAST_MODIFIED)
 
 
+def test_a_304_leaves_its_connection_for_the_next_request() -> None:
+    # a pass of 304s must not open one connection per feed
+    with (
+        serve({"/feed": conditional_route}, keep_alive=True) as url,
+        HttpFetcher(local()) as fetcher,
+    ):
+        statuses = [fetcher.get(url + "/feed").status for _ in range(3)]
+    assert statuses == [200, 304, 304]
+    assert [r.headers.get("if-none-match") for r in url.requests] == [None, ETAG, ETAG]
+    assert len({r.client_port for r in url.requests}) == 1
+
+
 def test_loaded_validators_are_sent_exactly_as_stored() -> None:
     with serve({"/": Reply(304)}) as url:
         known = {url + "/": Validators('"odd  etag"', "not even a date")}

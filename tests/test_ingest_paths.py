@@ -12,7 +12,7 @@ import pytest
 import test_feed_end_to_end as e2e
 from httpserver import ServerURL
 
-from aggregator import canary, cleanpool, extract, normalise
+from aggregator import atomicfile, canary, cleanpool, extract, normalise, writebatch
 from aggregator.errors import StoreError
 from aggregator.models import Post, RawItem
 from aggregator.store import TEMP_PREFIX, Store
@@ -151,6 +151,33 @@ def test_a_failed_batch_keeps_no_state_for_its_items(
         assert store.read_post("2024-06-01-f-1.md", lambda body: "") == post(1, "old")
         assert not (tmp_path / "_posts" / "2024-06-01-f-2.md").exists()
         assert store.seen("feed", "k2") is None
+    assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
+
+
+def test_a_post_file_that_cannot_be_created_fails_its_batch_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # files are staged by a helper thread: the failure surfaces when the batch is flushed, the
+    # files staged before it are put in place, and the state names none of the batch's items
+    real_stage = writebatch.stage
+
+    def stage(path: Path, data: bytes) -> atomicfile.Staged:
+        if path.name == "2024-06-01-f-2.md":
+            raise StoreError(f"cannot write {path}: No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(writebatch, "stage", stage)
+    with Store(tmp_path) as store:
+        with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
+            for n in (1, 2, 3):
+                store.write_post(post(n), f"2024-06-01-f-{n}.md")
+                store.remember("feed", f"k{n}", f"2024-06-01-f-{n}.md", NOW)
+        assert store.read_post("2024-06-01-f-1.md", lambda body: "") == post(1)
+        assert [p.name for p in (tmp_path / "_posts").iterdir()] == ["2024-06-01-f-1.md"]
+        assert [store.seen("feed", f"k{n}") for n in (1, 2, 3)] == [None, None, None]
+        with store.state() as db:
+            indexed = [r[0] for r in db.execute("SELECT filename FROM post_index")]
+        assert indexed == ["2024-06-01-f-1.md"]
     assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
 
 

@@ -408,3 +408,37 @@ def test_hand_written_tag_lists_keep_every_non_empty_tag() -> None:
     data = b"---\ndate: 2021-12-01 10:00:00 +0800\ntags: [a, '', 3, b]\n---\n"
     post = parse_post(data, "2021-12-01-x.md", str)
     assert (post.tag, post.extra_tags, post.tags) == ("a", ("3", "b"), ("a", "3", "b"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2021-12-16 09:30:00 +0800",
+        "2021-12-16 09:30:00 -0530",
+        "2021-12-16 09:30:00 -0000",
+        "2021-12-16 09:30:00 +2359",
+        "2021-02-29 09:30:00 +0800",  # no such day
+        "2021-12-16 24:00:00 +0800",
+        "2021-12-16 09:30:60 +0800",
+        "2021-12-16 09:30:00 +2400",  # an offset of a whole day
+        "2021-12-16 09:30:00 +0860",
+        "2021-12-16 9:30:00 +0800",  # not in full: strptime alone reads it
+        "2021-12-16 09:30 +0800",
+    ],
+)
+def test_dates_read_without_strptime_are_the_ones_it_reads(text: str) -> None:
+    data = f"---\ntitle: t\ndate: {text}\n---\nbody".encode()
+    expected: datetime | str = "error"
+    for read in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z", None):  # what parse_post tries
+        try:
+            expected = datetime.strptime(text, read) if read else datetime.fromisoformat(text)
+            break
+        except ValueError:
+            pass
+    try:
+        got: datetime | str = parse_post(data, "2021-12-16-x.md", render_marker).date
+    except PostFileError:
+        got = "error"
+    assert got == expected
+    if isinstance(got, datetime) and isinstance(expected, datetime):
+        assert (got.isoformat(), got.tzinfo) == (expected.isoformat(), expected.tzinfo)

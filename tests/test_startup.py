@@ -40,3 +40,39 @@ def test_help_imports_no_heavy_library() -> None:
         [sys.executable, "-c", _PROBE, *HEAVY], capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "loaded: "
+
+
+# A feed that answers 304 through its adapter, in a fresh interpreter, then lists what loaded.
+_NOT_MODIFIED_PROBE = """
+import sys
+from aggregator.models import FetchResult, Source, Validators
+from aggregator.sources import adapter_for
+
+class NotModified:
+    def get(self, url, **kwargs):
+        return FetchResult(url, 304, b"", {}, Validators())
+
+source = Source(name="f", type="feed", urls=("http://example.com/feed.xml",))
+assert adapter_for(source)(source, NotModified()).not_modified
+print("loaded:", " ".join(sorted(m for m in sys.argv[1:] if m in sys.modules)))
+"""
+
+UNNEEDED_ON_304 = (
+    "bs4",
+    "feedparser",
+    "charset_normalizer",
+    "aggregator.sources.eastmoney",
+    "aggregator.sources.fulltext",
+    "aggregator.sources.listing",
+    "aggregator.sources.page",
+)
+
+
+def test_a_feed_answering_304_loads_no_parser_and_no_other_adapter() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _NOT_MODIFIED_PROBE, *UNNEEDED_ON_304],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "loaded: "

@@ -1,26 +1,26 @@
 """Source adapters: one module per kind, each `(Source, Fetcher) -> AdapterResult`.
 
-An adapter may leave items in `AdapterResult.stream`, produced while the pipeline reads them."""
+An adapter may leave items in `AdapterResult.stream`, produced while the pipeline reads them.
+Each module is imported when a source of its kind is first fetched: a pass over feeds never
+loads the eastmoney, page and listing adapters (and bs4 with them)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ..models import AdapterResult, Fetcher, Source
-from .eastmoney import stream_eastmoney
-from .feed import fetch_feed
-from .listing import fetch_listing
-from .page import fetch_page
 
 Adapter = Callable[[Source, Fetcher], AdapterResult]
 
-ADAPTERS: dict[str, Adapter] = {
-    "eastmoney": stream_eastmoney,  # bodies arrive while the pipeline stores earlier items
-    "feed": fetch_feed,
-    "page": fetch_page,
-    "listing": fetch_listing,
+# kind -> (module in this package, function)
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "eastmoney": ("eastmoney", "stream_eastmoney"),  # bodies arrive while earlier items are stored
+    "feed": ("feed", "fetch_feed"),
+    "page": ("page", "fetch_page"),
+    "listing": ("listing", "fetch_listing"),
 }
 
 _EASTMONEY_SHARE = re.compile(
@@ -29,7 +29,9 @@ _EASTMONEY_SHARE = re.compile(
 
 
 def adapter_for(source: Source) -> Adapter:
-    return ADAPTERS[source.type]
+    module, function = ADAPTERS[source.type]
+    adapter: Adapter = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return adapter
 
 
 def guess_type(url: str) -> str | None:

@@ -23,8 +23,6 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from bs4 import BeautifulSoup
-
 from aggregator.errors import ExtractError, FetchError
 from aggregator.models import AdapterResult, Fetcher, FetchResult, RawItem, Source
 
@@ -205,6 +203,8 @@ def _share_link_item(source: Source, url: str) -> tuple[str, _Pending]:
 
 
 def _title_from_page(content: bytes) -> str:
+    from bs4 import BeautifulSoup  # (0.1 s to import; only share links without an API title)
+
     soup = BeautifulSoup(content, "html.parser")
     if soup.title is None:
         return ""

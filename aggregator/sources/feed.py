@@ -19,16 +19,14 @@ import html
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from aggregator.decode import decode_document
-from aggregator.fastfeed import parse_atom
 from aggregator.feedmodel import Enclosure, FeedDoc, FeedEntry
-from aggregator.jsonfeed import looks_like_json_feed, parse_json_feed
 from aggregator.models import AdapterResult, Fetcher, FetchResult, RawItem, Source
-from aggregator.sources.fulltext import FullTextOutcome, fetch_full_text, plan_full_text
-from aggregator.xmlfeed import parse_xml_feed
+
+if TYPE_CHECKING:  # parsing and full text load on the first feed that is not a 304
+    from aggregator.sources.fulltext import FullTextOutcome
 
 __all__ = ["entry_identity", "fetch_feed", "item_ids", "parse_feed"]
 
@@ -58,6 +56,8 @@ def fetch_feed(source: Source, fetcher: Fetcher) -> AdapterResult:
     if not_modified == len(source.urls):
         return AdapterResult(not_modified=True)
 
+    from aggregator.sources.fulltext import FullTextOutcome, fetch_full_text, plan_full_text
+
     jobs = list(found.values())
     # which links to follow is settled up front: in scope and within max_full_text (A4)
     follow, skipped = plan_full_text(source, [(entry, url) for entry, _, url in jobs])
@@ -83,6 +83,11 @@ def fetch_feed(source: Source, fetcher: Fetcher) -> AdapterResult:
 
 def parse_feed(result: FetchResult, *, source: str) -> FeedDoc:
     """Decoded and parsed feed bytes (JSON Feed or anything feedparser reads)."""
+    from aggregator.decode import decode_document
+    from aggregator.fastfeed import parse_atom
+    from aggregator.jsonfeed import looks_like_json_feed, parse_json_feed
+    from aggregator.xmlfeed import parse_xml_feed
+
     text = decode_document(result.content, content_type=result.content_type, source=source)
     if looks_like_json_feed(text, result.content_type):
         return parse_json_feed(text, url=result.url, source=source)
