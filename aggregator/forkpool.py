@@ -13,8 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from multiprocessing.pool import Pool
+from itertools import islice
+from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, TypeVar
 
 __all__ = ["imap", "start", "workers"]
@@ -23,6 +25,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 _MAX_WORKERS = 8
+AHEAD = 4  # chunks a worker may have done or in hand before the consumer takes them
 
 # what the workers call: set before the pool forks, so it is never pickled
 _job: Callable[[Any], Any] | None = None
@@ -59,14 +62,26 @@ def start(
         pool = multiprocessing.get_context("fork").Pool(processes)
     finally:
         _job = None  # the workers are forked: each has its own copy
-    return _drained(pool, pool.imap(_call, items, chunksize=chunk))
+    # Workers never run more than AHEAD chunks per worker in front of the consumer: Pool.imap
+    # has no such bound, and its results (rendered entries) would pile up in this process
+    # while the consumer is busy elsewhere (a cold fetch's peak memory doubled that way).
+    chunks = (items[i : i + chunk] for i in range(0, len(items), chunk))
+    limit = processes * AHEAD
+    pending = deque(pool.apply_async(_call_all, (part,)) for part in islice(chunks, limit))
+    return _drained(pool, pending, chunks, limit)
 
 
-def _drained(pool: Pool, results: Iterator[Result]) -> Generator[Result, None, None]:
+def _drained(
+    pool: Pool, pending: deque[AsyncResult[list[Any]]], chunks: Iterator[Sequence[Any]], limit: int
+) -> Generator[Any, None, None]:
     with pool:  # leaving (done, closed or collected) terminates the workers
-        yield from results
+        while pending:
+            results = pending.popleft().get()
+            for part in islice(chunks, limit - len(pending)):
+                pending.append(pool.apply_async(_call_all, (part,)))
+            yield from results
 
 
-def _call(item: Any) -> Any:
+def _call_all(items: Sequence[Any]) -> list[Any]:
     assert _job is not None
-    return _job(item)
+    return [_job(item) for item in items]

@@ -3,7 +3,9 @@ unsafe or not worth it."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 
 from aggregator import forkpool
 
@@ -26,3 +28,23 @@ def test_few_items_or_another_thread_stay_in_process() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_workers_stay_a_bounded_number_of_chunks_ahead_of_the_consumer() -> None:
+    done = multiprocessing.Value("i", 0)  # inherited by the forked workers
+
+    def count(n: int) -> int:
+        with done.get_lock():
+            done.value += 1
+        return n
+
+    items = list(range(2000))
+    results = forkpool.start(count, items, processes=2, chunk=8)
+    assert next(results) == 0
+    settled = -1
+    while settled != done.value:  # until the workers have nothing more in hand
+        settled = done.value
+        time.sleep(0.3)
+    # the first chunk was taken: at most 2 x AHEAD more were handed out
+    assert settled == 8 * (1 + 2 * forkpool.AHEAD)
+    assert list(results) == items[1:]
