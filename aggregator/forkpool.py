@@ -3,9 +3,10 @@
 The function is set before the pool forks and inherited by the workers, so it may close over
 anything (a store, a renderer); only the items and the results are pickled. Forking is only done
 where it is safe: a platform with fork and a process with no other thread (a lock held by another
-thread would stay locked in the child), so `fetch`, whose sources run in threads, stays
-in-process. Used for the archive entries of a cold `build` (entrypool), where reading,
-rendering and serialising every post is nearly all of the time.
+thread would stay locked in the child): `fetch` stays in-process while its source threads
+run, and forks for its feed work once they are done. Used for the archive entries of a cold
+`build` or first `fetch` (entrypool), where reading, rendering and serialising every post is
+nearly all of the time.
 """
 
 from __future__ import annotations
