@@ -243,6 +243,7 @@ def _store_source(
     previous = store.last_yield(source.name)
     adapter_errors = list(found.errors)
     # one batch per source: its post files are synced together, its rows committed together
+    verdict: canary.Verdict | None = None  # stays None when the batch fails before the verdict
     try:
         with store.batch():
             if found.stream is None:
@@ -279,10 +280,13 @@ def _store_source(
                     store_one(item, verdict.lost, cleaned)
     except StoreError as exc:  # the batch could not be stored: retried next time
         failed.append(str(exc))
-    if verdict.baseline is not None:
+        # its items are not in the state, so the next fetch stores them as new: none counts now
+        # (items of a part flushed earlier in a large batch are then under-counted, never over)
+        counts["new"] = counts["changed"] = 0
+    if verdict is not None and verdict.baseline is not None:
         store.save_yield(source.name, *verdict.baseline)
 
-    if not failed and verdict.degraded is None:
+    if not failed and verdict is not None and verdict.degraded is None:
         store.save_validators(source.name, fetched.validators)
     # else an item failed after its body was fetched: keep the old validators so it is refetched
     errors = adapter_errors + failed
@@ -298,7 +302,8 @@ def _store_source(
         if counts["changed"]
         else "unchanged"
     )
-    degraded = verdict.degraded and verdict.degraded + (f"; {held} held back" if held else "")
+    judged = verdict.degraded if verdict is not None else None
+    degraded = judged and judged + (f"; {held} held back" if held else "")
     report = SourceResult(
         source.name,
         outcome,

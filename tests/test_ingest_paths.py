@@ -196,3 +196,33 @@ def test_bodies_cleaned_in_a_worker_process_give_the_golden_tree(
     site: Path, server: ServerURL
 ) -> None:
     e2e.test_every_feed_kind_matches_the_golden_tree(site, server)
+
+
+def test_a_source_whose_batch_fails_is_an_error_line_and_is_stored_by_the_next_fetch(
+    site: Path, server: ServerURL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_stage = writebatch.stage
+    full = {"disk": True}
+
+    def stage(path: Path, data: bytes) -> atomicfile.Staged:
+        if full["disk"] and path.parent.name == "_posts" and "-f-" in path.name:
+            raise StoreError(f"cannot write {path.name}: No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(writebatch, "stage", stage)
+    first = e2e.run(site, "fetch")
+    assert first.exit_code == 1, first.output
+    no_space = "No space left on device"
+    assert e2e.lines(first)[:5] == [
+        f"cn-finance: error: f-ba8799f86592dc89: cannot write 2021-12-06-f-3491b624f3e9dfa6.md:"
+        f" {no_space} (+1 more)",
+        f"tech: error: cannot write 2021-12-16-f-dc4c409993db126f.md: {no_space}",
+        f"blog: error: cannot write 2021-12-16-f-82df74a004652064.md: {no_space}",
+        f"flash: error: cannot write 2022-03-17-f-5f1d0798e7f6843a.md: {no_space}",
+        f"nbd: error: cannot write 2021-12-16-f-cba384aa9731985f.md: {no_space}; warning:"
+        f" {server}/articles/gone.html: full text not extracted (HTTP 404 Not Found); summary kept",
+    ]
+    assert list((site / "storage").rglob(f"{TEMP_PREFIX}*")) == []
+    full["disk"] = False
+    # nothing of the failed batches was recorded: the next fetch stores every item
+    e2e.test_every_feed_kind_matches_the_golden_tree(site, server)
