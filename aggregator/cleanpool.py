@@ -1,11 +1,11 @@
 """Article bodies cleaned ahead in a worker process, while the pipeline's one writer stores.
 
-`normalise.clean_html` (bs4 + nh3) is the largest cost of storing an item, and it holds the GIL:
+`posts.clean_article` (bs4 + nh3) is the largest cost of storing an item, and it holds the GIL:
 the threads that fetch and parse sources ahead cannot overlap it. A source's bodies are sent to a
 process as one task when the source is fetched (`submit`), or, for items that arrive as a stream
 while their bodies are fetched, in chunks as they arrive (`ahead`); the writer then takes each
 result (or cleans the body itself when there is none: a failed worker, a chunk the worker has
-not started yet). clean_html is pure, so the result is the same bytes either way. The process
+not started yet). clean_article is pure, so the result is the same bytes either way. The process
 starts only for a run with at least MIN_ITEMS bodies, so a pass of 304s or a few new items costs
 nothing.
 """
@@ -32,7 +32,7 @@ MIN_ITEMS = 100  # bodies a source must bring before a process is started
 CHUNK = 8  # streamed bodies per task: fewer round trips, and the worker stays ahead
 AHEAD = 64  # streamed outcomes held back at most while their bodies are cleaned
 
-Key = tuple[str, str]  # (item.html, item.link): everything clean_html reads
+Key = tuple[str, str]  # (item.html, item.link): everything clean_article reads
 T = TypeVar("T")
 
 
@@ -166,6 +166,6 @@ def _taken(entry: tuple[T, _Chunk | None, int]) -> tuple[T, str | None]:
 
 
 def _clean_all(keys: Sequence[Key]) -> list[str]:
-    from .normalise import clean_html, safe_link
+    from .posts import clean_article
 
-    return [clean_html(html, base_url=safe_link(link) or None) for html, link in keys]
+    return [clean_article(html, link) for html, link in keys]

@@ -115,6 +115,12 @@ def compose_body(*, article_html: str, digest: str | None, link: str, footer: st
     return "\n\n".join(p for p in parts if p)
 
 
+def clean_article(html: str, link: str) -> str:
+    """An item's article HTML as its post body: cleaned, relative links resolved against `link`
+    (when it is a safe http(s) URL). Pure, so a worker process gives the same bytes."""
+    return normalise.clean_html(html, normalise.safe_link(link) or None)
+
+
 def make_post(
     item: RawItem,
     *,
@@ -130,10 +136,10 @@ def make_post(
 
     render=False leaves `content_html` empty: storing compares and writes the body, and feeds
     render it when they read the file back (content_html is a function of the body).
-    `cleaned` is the article body as clean_html makes it, when already done (cleanpool)."""
+    `cleaned` is the article body as clean_article makes it, when already done (cleanpool)."""
     zone = ZoneInfo(site.timezone)
     link = normalise.safe_link(item.link)  # only http(s), never able to end `<link>` early
-    article = cleaned if cleaned is not None else normalise.clean_html(item.html, link or None)
+    article = cleaned if cleaned is not None else clean_article(item.html, item.link)
     digest = normalise.digest_text(item.digest) if item.digest else None
     footer = site.footer.format(
         tag=normalise.inert_text(tag), category=category, site=site_without_scheme(site.url)

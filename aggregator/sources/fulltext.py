@@ -19,14 +19,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
 
 from aggregator.decode import decode_document
 from aggregator.errors import SourceError
 from aggregator.extract import extract_article, html_text
 from aggregator.feedmodel import FeedEntry
 from aggregator.models import Fetcher, FullText, Source
-from aggregator.sources.listing import host_allowed
+from aggregator.sources.listing import host_allowed, url_host
 
 __all__ = [
     "SHORT_CONTENT_CHARS",
@@ -110,8 +109,8 @@ def _entries(count: int) -> str:
 
 def _host(url: str) -> str:
     try:
-        return (urlsplit(url).hostname or "").rstrip(".")
-    except ValueError:
+        return url_host(url)
+    except ValueError:  # an entry's link is not checked before this
         return ""
 
 

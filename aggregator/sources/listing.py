@@ -30,7 +30,7 @@ from aggregator.models import AdapterResult, Fetcher, FetchResult, Source
 from aggregator.sources.jsonpath import dig, load_json, scalar_text
 from aggregator.sources.page import ArticleTarget, fetch_articles
 
-__all__ = ["fetch_listing", "fill_template", "host_allowed"]
+__all__ = ["fetch_listing", "fill_template", "host_allowed", "url_host"]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _DATE_ATTRIBUTES = ("datetime", "content", "data-time", "data-date", "title")
@@ -215,12 +215,12 @@ def _in_scope(
     source: Source, listing_url: str, targets: Iterable[ArticleTarget | None]
 ) -> list[ArticleTarget]:
     """Targets on the list's host or `allow_hosts`; headers go only to the list's own host."""
-    own = _host(listing_url)
+    own = url_host(listing_url)
     allowed, skipped = [], []
     for target in targets:
         if target is None:
             continue
-        host = _host(target.url)
+        host = url_host(target.url)
         if host == own:
             allowed.append(target)
         elif host_allowed(host, source.allow_hosts):
@@ -257,5 +257,6 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _host(url: str) -> str:
+def url_host(url: str) -> str:
+    """The host of `url` as allow_hosts patterns are matched against it."""
     return (urlsplit(url).hostname or "").rstrip(".")
