@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from threading import Lock
@@ -97,16 +97,22 @@ class CleanPool:
         pool = self._started(len(keys))
         return Cleaned(keys, None if pool is None else pool.submit(_clean_all, keys))
 
-    def ahead(self, outcomes: Iterable[T]) -> Iterator[tuple[T, str | None]]:
+    def ahead(
+        self, outcomes: Iterable[T], on_arrival: Callable[[T], object] | None = None
+    ) -> Iterator[tuple[T, str | None]]:
         """Each of `outcomes` in order, with its cleaned body when it is a RawItem (else None).
 
         Bodies go to the worker in chunks as the outcomes arrive; an outcome is handed on once
         its body is back, or when AHEAD outcomes wait behind it (then the writer takes over the
         chunk if the worker has not begun it), so the writer never idles while work is queued.
+        `on_arrival` is told of each outcome as it arrives, before those ahead of it are handed
+        on (the writer reads the state rows of every arrived item at once).
         """
         waiting: deque[tuple[T, _Chunk | None, int]] = deque()
         filling: _Chunk | None = None
         for outcome in outcomes:
+            if on_arrival is not None:
+                on_arrival(outcome)
             chunk, index = None, 0
             if isinstance(outcome, RawItem):
                 pool = self._started(1)

@@ -249,6 +249,7 @@ def _store_source(
             if found.stream is None:
                 items: list[RawItem] = list(found.items)
                 verdict = canary.check(items, found.unchanged, previous, clock())
+                _read_ahead(store, source, items)
                 for item in items:
                     store_one(item, verdict.lost)
             else:
@@ -258,9 +259,12 @@ def _store_source(
                 baseline = previous[1] if previous else frozenset()
                 items = []
                 waiting: list[tuple[RawItem, str | None]] = []
+                unread: list[RawItem] = []  # arrived; their state rows not yet read ahead
                 # streamed bodies are cleaned in the CleanPool's process as they arrive
                 streamed: Iterable[tuple[RawItem | str | None, str | None]] = (
-                    cleaner.ahead(found.stream) if cleaner else _uncleaned(found.stream)
+                    cleaner.ahead(found.stream, on_arrival=_collect(unread))
+                    if cleaner
+                    else _uncleaned(found.stream)
                 )
                 for arrived, cleaned in itertools.chain(_uncleaned(found.items), streamed):
                     if arrived is None:
@@ -268,6 +272,9 @@ def _store_source(
                     elif isinstance(arrived, str):
                         adapter_errors.append(arrived)
                     else:
+                        if unread:
+                            _read_ahead(store, source, unread)
+                            unread.clear()
                         items.append(arrived)
                         if waiting or (
                             baseline and not baseline <= canary.item_fields(arrived, clock())
@@ -314,6 +321,21 @@ def _store_source(
         **counts,
     )
     return report, categories
+
+
+def _read_ahead(store: Store, source: Source, items: Sequence[RawItem]) -> None:
+    """Read the state rows `_store_item` asks for, of all `items` at once (Store.prefetch)."""
+    store.prefetch(
+        source.type, [(item.key, dedupe.identities(item, source.type)) for item in items]
+    )
+
+
+def _collect(into: list[RawItem]) -> Callable[[object], None]:
+    def collect(outcome: object) -> None:
+        if isinstance(outcome, RawItem):
+            into.append(outcome)
+
+    return collect
 
 
 def _uncleaned(outcomes: Iterable[T]) -> Iterator[tuple[T, str | None]]:

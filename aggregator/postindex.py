@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from typing import Any
 
 from .errors import StoreError
 from .frontmatter_fast import PLAIN, not_a_yaml_string
@@ -172,11 +173,9 @@ def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
     # a new row is not a reshuffle: feedpages finds its page by its position (an empty index,
     # as on a cold `build`, has only new rows)
     empty = db.execute("SELECT 1 FROM post_index LIMIT 1").fetchone() is None
-    for r in [] if empty else rows:
-        old = db.execute(
-            "SELECT category, tag, first_seen, problem FROM post_index WHERE filename = ?",
-            (r.filename,),
-        ).fetchone()
+    olds = {} if empty else _placements(db, [r.filename for r in rows])
+    for r in rows:
+        old = olds.get(r.filename)
         if old is not None and not reshuffled:
             reshuffled = old != (r.category, r.tag, r.first_seen, r.problem)
             reshuffled = reshuffled or _extra_tags(db, r.filename) != _tag_set(r)
@@ -198,6 +197,22 @@ def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
     )
     if reshuffled:
         _set_state(db, "reshuffled", seq)
+
+
+def _placements(db: sqlite3.Connection, filenames: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """(category, tag, first_seen, problem) of the rows of `filenames` that exist, by name: one
+    query per 500 names rather than one per name (a batch of new posts has hundreds)."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(filenames), 500):
+        part = filenames[start : start + 500]
+        marks = ",".join("?" * len(part))
+        for name, *placement in db.execute(
+            "SELECT filename, category, tag, first_seen, problem FROM post_index"
+            f" WHERE filename IN ({marks})",
+            part,
+        ):
+            found[name] = tuple(placement)
+    return found
 
 
 def _tag_set(row: IndexRow) -> set[str]:

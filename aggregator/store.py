@@ -12,9 +12,10 @@ the post index is postindex (files -> rows) and feedindex (rows -> feeds).
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -32,6 +33,7 @@ from .atomicfile import (
 )
 from .errors import StoreError
 from .filebatch import FileBatch
+from .knownrows import KnownRows
 from .models import Post, Validators
 from .postfile import DEFAULT_ZONE, parse_post, render_post
 from .statedb import SCHEMA_VERSION, StateAccess
@@ -44,6 +46,7 @@ STATE_DIR = ".aggregator"
 STATE_FILE = "state.sqlite"
 FEEDS_PENDING = "feeds-pending"  # in STATE_DIR: posts were written, their feeds not yet rebuilt
 ARCHIVE_DIR = "_archive"  # posts moved out of _posts/ by [retention]; still in the feeds
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # (absent on Windows: links are checked with a stat)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Store(StateAccess):
         self._batch: WriteBatch | None = None  # post writes not yet durable (see batch)
         self._slugs: dict[str, str] | None = None  # slug_map, kept during a batch
         self._files: FileBatch | None = None  # published files not yet in place (file_batch)
+        self._known = KnownRows()  # rows read ahead for the items of a batch (prefetch)
+        self._made_dirs: set[Path] = set()  # created (or found) by this process
 
     @property
     def posts_dir(self) -> Path:
@@ -141,9 +146,24 @@ class Store(StateAccess):
 
     # ------------------------------------------------------------ state: seen items
 
+    def prefetch(self, source: str, items: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Read ahead, in one query each, the `seen` rows of the items' keys (of `source`) and the
+        article rows of their identities, for the `seen` and `find_article` calls that follow
+        within this batch (see knownrows)."""
+        if self._batch is None:
+            return  # outside a batch nothing would clear them
+        pairs = list(items)
+        with self._reading() as db:
+            self._known.read(
+                db, source, [key for key, _ in pairs], [i for _, ids in pairs for i in ids]
+            )
+
     def seen(self, source: str, key: str) -> SeenItem | None:
         if self._batch is not None and (source, key) in self._batch.seen:
             self.flush()
+        known, found = self._known.seen(source, key)
+        if known:
+            return None if found is None else SeenItem(*found)
         with self._reading() as db:
             row = db.execute(
                 "SELECT filename, first_seen FROM seen WHERE source = ? AND key = ?", (source, key)
@@ -165,8 +185,10 @@ class Store(StateAccess):
         if self._batch is not None:
             self._batch.seen[source, key] = (filename, first_seen.isoformat())
             return
+        row = (source, key, filename, first_seen.isoformat())
         with self._writing() as db:
-            _insert_seen(db, [(source, key, filename, first_seen.isoformat())])
+            _insert_seen(db, [row])
+        self._known.stored([row], [])
 
     # ------------------------------------------------------------ state: duplicates, canaries
 
@@ -174,6 +196,9 @@ class Store(StateAccess):
         """The post file already holding one of `identities` in `category` (None: anywhere)."""
         if self._batch is not None and not self._batch.identities.isdisjoint(identities):
             self.flush()
+        known, found = self._known.article(identities, category)
+        if known:
+            return found
         with self._reading() as db:
             return articledb.find(db, identities, category)
 
@@ -183,6 +208,7 @@ class Store(StateAccess):
             return
         with self._writing() as db:
             articledb.remember(db, identities, category, filename)
+        self._known.stored([], [(identities, category, filename)])
 
     def last_yield(self, source: str) -> tuple[int, frozenset[str]] | None:
         """Items and item fields of the source's last healthy pass (see canary)."""
@@ -202,12 +228,11 @@ class Store(StateAccess):
 
         archived=True also looks in `_archive/` (feeds do; deciding new/changed never does, so an
         archived post is never written back to `_posts/`)."""
-        path = self._post_path(filename)
+        path = self._post_path(filename, follow=False)  # _read_post_file refuses a link
         if self._batch is not None and filename in self._batch.files:
             self.flush()
         try:
-            with open(path, "rb") as file:  # (Path.read_bytes takes twice as long on a post)
-                data = file.read()
+            data = self._read_post_file(path, filename)
         except FileNotFoundError:
             if not archived:
                 return None
@@ -222,10 +247,25 @@ class Store(StateAccess):
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return parse_post(data, filename, render, zone=self.post_zone)
 
+    def _read_post_file(self, path: Path, filename: str) -> bytes:
+        """The bytes of a post file whose dir is inside the root; a symbolic link is followed
+        only after checking where it leads. (Opening with O_NOFOLLOW makes that check one system
+        call fewer per file: a stat waits behind files being created in the same dir.)"""
+        if not _NO_FOLLOW:
+            path = self._inside_root(path, filename)
+        try:
+            fd = os.open(path, os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_BINARY", 0))
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = os.open(self._inside_root(path, filename), os.O_RDONLY)  # a link: checked
+        with open(fd, "rb") as file:  # (Path.read_bytes takes twice as long on a post)
+            return file.read()
+
     def write_post(self, post: Post, filename: str) -> None:
         """Write `post` as `_posts/<filename>` atomically (the caller decided it changed); in a
         batch, the file is in place once the batch is flushed."""
-        path = self._post_path(filename)
+        path = self._post_path(filename, follow=False)  # a rename replaces a link, never follows
         self._make_dir(path.parent)
         if self._batch is not None:
             if filename in self._batch.files or len(self._batch.files) >= MAX_PENDING:
@@ -254,6 +294,7 @@ class Store(StateAccess):
             finally:
                 self._batch = None
                 self._slugs = None
+                self._known.clear()
 
     def flush(self) -> None:
         """Put a batch's staged files in place, then commit their state rows."""
@@ -267,14 +308,16 @@ class Store(StateAccess):
             commit_staged(staged, replaced)
         except StoreError as exc:
             failed = failed or exc
+        seen = [(*key, *value) for key, value in batch.seen.items()]
         with self._writing() as db:
             postindex.upsert(db, batch.index_rows(replaced))
             if failed is None:  # else the items are seen afresh next time and find their files
-                _insert_seen(db, [(*key, *value) for key, value in batch.seen.items()])
+                _insert_seen(db, seen)
                 for identities, category, filename in batch.articles:
                     articledb.remember(db, identities, category, filename)
         if failed is not None:
             raise failed
+        self._known.stored(seen, batch.articles)
 
     # ------------------------------------------------------------ post index (see postindex)
 
@@ -431,9 +474,9 @@ class Store(StateAccess):
 
     # ------------------------------------------------------------ paths
 
-    def _post_path(self, filename: str) -> Path:
+    def _post_path(self, filename: str, *, follow: bool = True) -> Path:
         _check_post_name(filename)
-        return self._inside_root(self.posts_dir / filename, filename)
+        return self._inside_root(self.posts_dir / filename, filename, follow=follow)
 
     def _site_path(self, relpath: str) -> Path:
         parts = PurePosixPath(relpath).parts
@@ -447,24 +490,31 @@ class Store(StateAccess):
             raise StoreError(f"refusing to write {relpath!r}: not a plain path inside the site")
         return self._inside_root(self.root.joinpath(*parts), relpath)
 
-    def _inside_root(self, path: Path, name: str) -> Path:
-        # resolve() follows symlinks, so a linked dir pointing elsewhere is refused too; a plain
-        # file in a dir already resolved this run needs no resolving (publishing reads thousands)
-        if path.parent in self._resolved_dirs and not os.path.islink(path):
-            return path
-        root = self.root.resolve()
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root) or resolved == root:
-            raise StoreError(f"refusing {name!r}: resolves outside the storage dir {self.root}")
-        if not os.path.islink(path) and resolved.parent.is_relative_to(root):
+    def _inside_root(self, path: Path, name: str, *, follow: bool = True) -> Path:
+        # resolve() follows symlinks, so a linked dir pointing elsewhere is refused too; a dir
+        # resolved once this run is not resolved again (publishing reads thousands of files).
+        # A link at `path` itself is checked where it leads, unless follow=False: the caller
+        # never follows it (a rename replaces the link, an O_NOFOLLOW open refuses it)
+        root = self._resolved_dirs.get(path.parent)
+        if root is None:
+            root = self.root.resolve()
+            if not path.parent.resolve().is_relative_to(root):
+                raise StoreError(f"refusing {name!r}: resolves outside the storage dir {self.root}")
             self._resolved_dirs[path.parent] = root
+        if follow and os.path.islink(path):
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root) or resolved == root:
+                raise StoreError(f"refusing {name!r}: resolves outside the storage dir {self.root}")
         return path
 
     def _make_dir(self, path: Path) -> None:
+        if path in self._made_dirs:
+            return  # (a mkdir per post written is a system call the writer need not wait for)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from exc
+        self._made_dirs.add(path)
 
     # ------------------------------------------------------------ retention and health
 

@@ -250,6 +250,90 @@ def test_a_symlinked_posts_dir_pointing_outside_is_refused(tmp_path: Path) -> No
     assert list(outside.iterdir()) == []
 
 
+def test_a_post_file_linking_outside_is_refused_and_one_linking_inside_is_read(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "storage"
+    outside = tmp_path / "outside.md"
+    with Store(root) as store:
+        store.write_post(make_post("NW1"), "2021-12-16-NW1.md")
+        shutil.copyfile(root / "_posts" / "2021-12-16-NW1.md", outside)
+        (root / "_posts" / "2021-12-16-NW2.md").symlink_to(outside)
+        (root / "_posts" / "2021-12-16-NW3.md").symlink_to(root / "_posts" / "2021-12-16-NW1.md")
+        with pytest.raises(StoreError, match="outside the storage dir"):
+            store.read_post("2021-12-16-NW2.md", identity)
+        linked = store.read_post("2021-12-16-NW3.md", identity)
+    assert linked is not None and (linked.post_id, linked.guid) == ("NW3", "urn:test:NW1")
+
+
+def test_a_post_written_over_a_link_replaces_the_link_not_its_target(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    outside = tmp_path / "outside.md"
+    outside.write_bytes(b"theirs")
+    (root / "_posts").mkdir(parents=True)
+    (root / "_posts" / "2021-12-16-NW1.md").symlink_to(outside)
+    with Store(root) as store:
+        store.write_post(make_post("NW1"), "2021-12-16-NW1.md")
+    assert outside.read_bytes() == b"theirs"
+    assert not (root / "_posts" / "2021-12-16-NW1.md").is_symlink()
+
+
+# ------------------------------------------------------------------ rows read ahead in a batch
+
+
+def test_rows_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
+    first = datetime(2021, 12, 16, 9, 30, tzinfo=UTC)
+    later = first + timedelta(days=1)
+    with Store(tmp_path) as store:
+        store.remember("feed", "k1", "2021-12-16-a.md", first)
+        store.remember_article(["url://x/a", "eastmoney:1"], "news", "2021-12-16-a.md")
+        store.remember_article(["url://x/a"], "other", "2021-12-15-z.md")
+        expected = [
+            store.seen("feed", "k1"),
+            store.seen("feed", "k2"),
+            store.find_article(["url://x/a"], None),
+            store.find_article(["url://x/a"], "news"),
+            store.find_article(["eastmoney:1", "url://x/b"], "other"),
+            store.find_article(["url://x/b"], None),
+        ]
+        with store.batch():
+            store.prefetch("feed", [("k1", ["url://x/a", "eastmoney:1"]), ("k2", ["url://x/b"])])
+            read_ahead = [
+                store.seen("feed", "k1"),
+                store.seen("feed", "k2"),
+                store.find_article(["url://x/a"], None),
+                store.find_article(["url://x/a"], "news"),
+                store.find_article(["eastmoney:1", "url://x/b"], "other"),
+                store.find_article(["url://x/b"], None),
+            ]
+            assert read_ahead == expected
+            # rows written in the batch are answered after its flush as the database does
+            store.remember("feed", "k2", "2021-12-17-b.md", later)
+            store.remember("feed", "k1", "2021-12-18-moved.md", later)
+            store.remember_article(["url://x/b"], "news", "2021-12-17-b.md")
+            store.remember_article(["url://x/a"], "news", "2021-12-17-b.md")
+            store.flush()
+            after = [
+                store.seen("feed", "k1"),
+                store.seen("feed", "k2"),
+                store.find_article(["url://x/b"], None),
+                store.find_article(["url://x/a"], "news"),
+            ]
+        assert after == [
+            SeenItem("2021-12-18-moved.md", first),
+            SeenItem("2021-12-17-b.md", later),
+            "2021-12-17-b.md",
+            "2021-12-16-a.md",
+        ]
+        # and the database agrees once the batch is over (nothing is read ahead then)
+        assert after == [
+            store.seen("feed", "k1"),
+            store.seen("feed", "k2"),
+            store.find_article(["url://x/b"], None),
+            store.find_article(["url://x/a"], "news"),
+        ]
+
+
 # ------------------------------------------------------------------ write_file and atomicity
 
 
