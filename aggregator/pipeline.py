@@ -109,7 +109,7 @@ def run_once(
     def fetch(source: Source) -> _Fetched:
         return _fetch_source(source, fetcher, store, health, force=force, cleaner=cleaner)
 
-    with cleaner:
+    with cleaner, store.post_listing():
         for _, fetched in prefetch.in_order(
             fetch,
             chosen,

@@ -73,6 +73,8 @@ class Store(StateAccess):
         self._files: FileBatch | None = None  # published files not yet in place (file_batch)
         self._known = KnownRows()  # rows read ahead for the items of a batch (prefetch)
         self._made_dirs: set[Path] = set()  # created (or found) by this process
+        self._listing = False  # inside post_listing()
+        self._post_names: set[str] | None = None  # _posts/ as listed there, with our writes
 
     @property
     def posts_dir(self) -> Path:
@@ -152,11 +154,35 @@ class Store(StateAccess):
         within this batch (see knownrows)."""
         if self._batch is None:
             return  # outside a batch nothing would clear them
+        if self._listing and self._post_names is None:
+            self._post_names = self._list_posts()
         pairs = list(items)
         with self._reading() as db:
             self._known.read(
                 db, source, [key for key, _ in pairs], [i for _, ids in pairs for i in ids]
             )
+
+    @contextmanager
+    def post_listing(self) -> Iterator[None]:
+        """Within the block (a run holding the writer lock: no other process writes posts),
+        `_posts/` is listed once, at the first read ahead, and the listing follows this
+        process's writes; `read_post` then knows a name absent from it is no file without
+        looking (a lookup per new item makes the writer wait for the interpreter)."""
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
+            self._post_names = None
+
+    def _list_posts(self) -> set[str]:
+        try:
+            with os.scandir(self.posts_dir) as entries:
+                return {entry.name for entry in entries}
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise StoreError(f"cannot list {self.posts_dir}: {exc.strerror or exc}") from exc
 
     def seen(self, source: str, key: str) -> SeenItem | None:
         if self._batch is not None and (source, key) in self._batch.seen:
@@ -231,6 +257,8 @@ class Store(StateAccess):
         path = self._post_path(filename, follow=False)  # _read_post_file refuses a link
         if self._batch is not None and filename in self._batch.files:
             self.flush()
+        if not archived and self._post_names is not None and filename not in self._post_names:
+            return None
         try:
             data = self._read_post_file(path, filename)
         except FileNotFoundError:
@@ -273,6 +301,8 @@ class Store(StateAccess):
             self._batch.add_file(filename, path, render_post(post), post)
             return
         atomic_write(path, render_post(post))
+        if self._post_names is not None:
+            self._post_names.add(filename)
         try:
             stat = path.stat()
         except OSError as exc:
@@ -308,6 +338,8 @@ class Store(StateAccess):
             commit_staged(staged, replaced)
         except StoreError as exc:
             failed = failed or exc
+        if self._post_names is not None:
+            self._post_names.update(one.path.name for one in replaced)
         seen = [(*key, *value) for key, value in batch.seen.items()]
         with self._writing() as db:
             postindex.upsert(db, batch.index_rows(replaced))
@@ -530,6 +562,8 @@ class Store(StateAccess):
             return False
         except OSError as exc:
             raise StoreError(f"cannot move {source} to {target}: {exc.strerror or exc}") from exc
+        if self._post_names is not None:
+            self._post_names.discard(filename)
         fsync_dir(target.parent)
         fsync_dir(source.parent)
         return True

@@ -12,10 +12,12 @@ decision is the one-by-one one.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import SimpleQueue
 
 from . import postindex
 from .atomicfile import Staged, discard_staged, stage
@@ -33,7 +35,7 @@ class WriteBatch:
     seen: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # -> file, date
     articles: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
     identities: set[str] = field(default_factory=set)
-    _stager: ThreadPoolExecutor | None = None
+    _stager: _Stager | None = None
     _posts: dict[Path, Post] = field(default_factory=dict)  # by temp file, once staged
 
     def __bool__(self) -> bool:
@@ -42,8 +44,8 @@ class WriteBatch:
     def add_file(self, filename: str, path: Path, data: bytes, post: Post) -> None:
         """Stage `data` as the next version of `path` (in the helper thread)."""
         if self._stager is None:
-            self._stager = ThreadPoolExecutor(1, thread_name_prefix="stage")
-        self.files[filename] = (self._stager.submit(stage, path, data), post)
+            self._stager = _Stager()
+        self.files[filename] = (self._stager.submit(path, data), post)
 
     def add_article(self, identities: Sequence[str], category: str, filename: str) -> None:
         self.articles.append((tuple(identities), category, filename))
@@ -82,3 +84,33 @@ class WriteBatch:
                 raise StoreError(f"cannot stat {staged.path}: {exc.strerror or exc}") from exc
             rows.append(postindex.row_for_post(self._posts[staged.temp], staged.path.name, stat))
         return rows
+
+
+class _Stager:
+    """The helper thread that stages a batch's files in the order given. (A plain queue rather
+    than a thread pool: handing a file over must not make the writer wait on a lock the helper
+    holds, since every wait lets the fetching threads take the interpreter.)"""
+
+    def __init__(self) -> None:
+        self._jobs: SimpleQueue[tuple[Path, bytes, Future[Staged]] | None] = SimpleQueue()
+        # a daemon: were shutdown never reached, exiting would not wait (its temp files are
+        # cleaned by the next run)
+        self._thread = threading.Thread(target=self._run, name="stage", daemon=True)
+        self._thread.start()
+
+    def submit(self, path: Path, data: bytes) -> Future[Staged]:
+        future: Future[Staged] = Future()
+        self._jobs.put((path, data, future))
+        return future
+
+    def shutdown(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            path, data, future = job
+            try:
+                future.set_result(stage(path, data))
+            except BaseException as exc:  # handed to the writer, which raises it
+                future.set_exception(exc)

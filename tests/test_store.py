@@ -447,3 +447,24 @@ def test_temp_file_names_are_never_published_by_jekyll(
     for name in seen:
         assert name.startswith(TEMP_PREFIX)
         assert not name.endswith((".md", ".xml", ".html"))
+
+
+def test_the_post_listing_answers_for_absent_files_and_follows_our_writes(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        store.write_post(make_post("NW1"), "2021-12-16-NW1.md")
+        with store.post_listing(), store.batch():
+            store.prefetch("feed", [])  # the listing is taken at the first read ahead
+            # a file that appears behind the run's back is not looked for (no other writer)
+            shutil.copyfile(
+                tmp_path / "_posts" / "2021-12-16-NW1.md", tmp_path / "_posts" / "2021-12-16-X.md"
+            )
+            assert store.read_post("2021-12-16-X.md", identity) is None
+            assert store.read_post("2021-12-16-NW1.md", identity) is not None
+            store.write_post(make_post("NW2"), "2021-12-16-NW2.md")
+            written = store.read_post("2021-12-16-NW2.md", identity)  # flushes first
+            assert written is not None and written.post_id == "NW2"
+            assert store.archive_post("2021-12-16-NW1.md") is True
+            assert store.read_post("2021-12-16-NW1.md", identity) is None
+        # after the block every file is looked for again
+        found = store.read_post("2021-12-16-X.md", identity)
+    assert found is not None and found.guid == "urn:test:NW1"
