@@ -7,6 +7,7 @@ sequence, or None as soon as the fragment is anything else (comments, raw-text e
 `<script>`, unbalanced or unknown tags, `/>` on a non-void element, unquoted or duplicate
 attributes, a bare `&`, `<` or `>`, unusual character references): the caller then takes the
 slow, general path. Only the answer "plain" must be exact; a None costs speed, never correctness.
+`is_plain` gives the same answer without building the tokens, for callers that need only that.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import re
 from dataclasses import dataclass
 from html.entities import name2codepoint
 
-__all__ = ["EndTag", "StartTag", "Token", "attributes_sorted", "decode_text", "serialise", "tokens"]
+__all__ = [
+    "EndTag",
+    "StartTag",
+    "Token",
+    "attributes_sorted",
+    "decode_text",
+    "is_plain",
+    "serialise",
+    "tokens",
+]
 
 # tags whose content both parsers tokenize as ordinary markup (no raw text, no foreign content)
 # fmt: off
@@ -29,13 +39,29 @@ _NORMAL_TAGS = frozenset({
 # fmt: on
 _VOID = frozenset({"br", "img", "hr", "wbr"})
 _SPACE = "[ \t\n\f]"
-_START = re.compile(
-    rf"<([a-z][a-z0-9]*)((?:{_SPACE}+[a-z][a-z0-9_.:-]*(?:=\"(?:[^\"<>&]|&amp;)*\")?)*)"
-    rf"{_SPACE}*(/?)>"
-)
+_NAME = "[a-z][a-z0-9]*"
+_ATTRIBUTES = rf"(?:{_SPACE}+[a-z][a-z0-9_.:-]*(?:=\"(?:[^\"<>&]|&amp;)*\")?)*"
+_START = re.compile(rf"<({_NAME})({_ATTRIBUTES}){_SPACE}*(/?)>")
 _ATTRIBUTE = re.compile(rf"{_SPACE}+([a-z][a-z0-9_.:-]*)(?:=\"((?:[^\"<>&]|&amp;)*)\")?")
-_END = re.compile(rf"</([a-z][a-z0-9]*){_SPACE}*>")
+_END = re.compile(rf"</({_NAME}){_SPACE}*>")
 _TEXT = re.compile(r"(?:[^<>&]|&(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)+")
+# the language of `tokens` in one pattern (text as runs, not a character per step); no groups:
+# a group inside `*+` breaks Python 3.11's re
+_TOKENS = re.compile(
+    r"(?:[^<>&]+|&(?:[a-zA-Z][a-zA-Z0-9]*|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
+    rf"|<{_NAME}{_ATTRIBUTES}{_SPACE}*/?>|</{_NAME}{_SPACE}*>)*+"
+)
+# In a fragment that matches _TOKENS every `<` starts a tag, and no attribute value holds a `>`:
+_NORMAL_NAMES = "|".join(sorted(_NORMAL_TAGS))
+_VOID_NAMES = "|".join(sorted(_VOID))
+_OTHER_START = re.compile(rf"<(?!(?:{_NORMAL_NAMES})[ \t\n\f/>])[a-z]")
+_CLOSED_NON_VOID = re.compile(rf"<(?!(?:{_VOID_NAMES})[ \t\n\f/>])[a-z][^>]*/>")
+# the attributes of each tag with two or more
+_ATTRIBUTES_OF = re.compile(rf"<{_NAME}({_SPACE}+[^>=]*(?:=\"[^\"]*\")?{_SPACE}+[^>]*)>")
+_TAG_NAME = re.compile(r"<(/?[a-z][a-z0-9]*)")
+# in the tag names written ",p,a,/a,br,/p,"
+_VOID_NAME = re.compile(rf",(?:{_VOID_NAMES})(?=,)")
+_INNERMOST_PAIR = re.compile(r",([a-z][a-z0-9]*),/\1(?=,)")
 _REFERENCE = re.compile(r"&(?:([a-zA-Z][a-zA-Z0-9]*)|#([0-9]+)|#[xX]([0-9a-fA-F]+));")
 
 
@@ -83,6 +109,38 @@ def tokens(html: str, *, max_depth: int = 256) -> list[Token] | None:
             return None
         position = match.end()
     return None if open_tags else found
+
+
+def is_plain(html: str, *, max_depth: int = 256) -> bool:
+    """`tokens(html, max_depth=max_depth) is not None`, without building the tokens: the grammar,
+    references and tag names are checked by patterns, then the nesting on the tag names alone."""
+    return (
+        _TOKENS.fullmatch(html) is not None
+        and _references_ok(html)
+        and _OTHER_START.search(html) is None
+        and _CLOSED_NON_VOID.search(html) is None
+        and not any(_repeats_attribute(attributes) for attributes in _ATTRIBUTES_OF.findall(html))
+        and _nested(html, max_depth)
+    )
+
+
+def _repeats_attribute(attributes: str) -> bool:
+    names = [name for name, _ in _ATTRIBUTE.findall(attributes)]
+    return len(names) != len(set(names))
+
+
+def _nested(html: str, max_depth: int) -> bool:
+    """Whether every end tag closes the innermost open element, at most `max_depth` deep. Each
+    pass removes the innermost start and end pairs from the names: one level of nesting."""
+    found = _TAG_NAME.findall(html)
+    names = _VOID_NAME.sub("", f",{','.join(found)},") if found else ","
+    for _ in range(max_depth):
+        if names == ",":
+            return True
+        names, removed = _INNERMOST_PAIR.subn("", names)
+        if not removed:
+            return False
+    return names == ","
 
 
 def serialise(found: list[Token]) -> str:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from aggregator import extract, fragments
 from aggregator.decode import decode_document
 from aggregator.errors import ExtractError
 from aggregator.extract import Selectors, absolute_urls, check_selector, extract_article, html_text
@@ -174,3 +178,79 @@ def test_absolute_urls_leaves_fragments_and_data_alone() -> None:
         '<a href="#top">t</a><img src="data:image/png;base64,AA"/>'
         '<a href="https://e.example/d/x.html">x</a>'
     )
+
+
+def token_text(html: str) -> str:
+    """html_text as first written: bs4 unless fragments.tokens reads the fragment, then the
+    text of its tokens."""
+    found = fragments.tokens(extract._TEXT_NEUTRAL.sub(extract._neutral, html))
+    if found is None:
+        text = extract._slow_text(html)
+    else:
+        text = "".join(
+            fragments.decode_text(token)
+            if isinstance(token, str)
+            else "\n"
+            if token.name in extract._TEXT_BLOCKS or token.name == "br"
+            else ""
+            for token in found
+        )
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return re.sub(r"\n\s*\n+", "\n", "\n".join(line for line in lines if line)).strip()
+
+
+def stored_bodies() -> list[str]:
+    bodies = []
+    for path in sorted(DATA.glob("**/*.md")):
+        body = path.read_text("utf-8").split("---\n", 2)[-1]
+        bodies += [body, body.rpartition("\n\n<")[0]]
+    return bodies + [path.read_text("utf-8", "replace") for path in sorted(PAGES.glob("*.html"))]
+
+
+def test_html_text_equals_the_token_walk_on_every_stored_body() -> None:
+    for body in stored_bodies():
+        assert html_text(body) == token_text(body)
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>a&amp;lt;b</p><p>c&nbsp;d</p>", "a&lt;b\nc d"),
+        ('<div><a href="x?a=1&amp;b=2">链接</a><br/>二<img src="a&b"></div>', "链接\n二"),
+        ("<p>x<!-- y --></p><center>z</center><pre>  p  </pre>", "x\nz p"),
+        ("<h2>t</h2><h3>u</h3><table><tr><td>1</td><td>2</td></tr></table>", "t\nu\n12"),
+        ("<p>a & b</p><p>c</p>", "a & b\nc"),  # not plain: bs4
+    ],
+)
+def test_html_text_of_plain_fragments(html: str, text: str) -> None:
+    assert html_text(html) == text
+    assert token_text(html) == text
+
+
+_PIECE = st.sampled_from(
+    [
+        *(
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<b>",
+            "</b>",
+            "<li>",
+            "</li>",
+            "<br>",
+            "<br/>",
+            "<hr>",
+        ),
+        *("<h2>", "</h2>", "<pre>", "</pre>", "<tr>", "</tr>", "<td>", "</td>", "<center>"),
+        *("</center>", '<a href="x?a=1&amp;b=2">', "</a>", '<img src="a&b">', "<!-- c -->"),
+        *("<!---->", "text", "中文", " ", "\n", "\t", "\u3000", "\xa0", "\x1c", "\x85", "&amp;"),
+        *("&nbsp;", "&#20013;", "&#x4e2d;", "&lt;", "&#128;", "&bogus;", "&", "<", ">", "x"),
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(html=st.lists(_PIECE, max_size=30).map("".join))
+def test_html_text_equals_the_token_walk_on_generated_html(html: str) -> None:
+    assert html_text(html) == token_text(html)

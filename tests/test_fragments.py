@@ -102,3 +102,79 @@ def test_fast_path_matches_bs4(html: str, monkeypatch: pytest.MonkeyPatch) -> No
     base = "https://example.org/a/1.html"
     assert normalise.clean_html(html, base_url=base) == slow_clean(html, base, monkeypatch)
     assert normalise.plain_text(html) == slow_text(html)[:1000].rstrip()
+
+
+def test_is_plain_agrees_with_tokens_on_every_stored_body() -> None:
+    plain = 0
+    for body in corpus():
+        for html in (body, body.rpartition("\n\n<")[0], body.strip()):
+            assert fragments.is_plain(html) == (fragments.tokens(html) is not None), html
+            plain += fragments.is_plain(html)
+    assert plain > 20
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>a</p></p>",
+        "<p><b>a</p></b>",
+        "</p>",
+        "<br></br>",
+        "<p/>",
+        "<br/><img src='x'>",
+        "<p>a > b</p>",
+        '<p a="1" b="2" a="3">x</p>',
+        '<p a="1" b="2" c="3">x</p>',
+        "<blink>x</blink>",
+        "<p>&#x110000;</p>",
+        "<p>&#65;&#x4e2d;&copy;</p>",
+        "x &bogus y",
+    ],
+)
+def test_is_plain_agrees_with_tokens(html: str) -> None:
+    assert fragments.is_plain(html) == (fragments.tokens(html) is not None)
+
+
+def test_is_plain_keeps_the_depth_limit() -> None:
+    html = "<b>" * 5 + "x" + "</b>" * 5
+    assert fragments.is_plain(html, max_depth=5)
+    assert not fragments.is_plain(html, max_depth=4)
+    assert fragments.tokens(html, max_depth=4) is None
+
+
+_STRAY = st.sampled_from(
+    [
+        *("<", ">", "&", "/", " ", "\n", "\f", "\r", '"', "'", "=", "p", "b", "br", "img", "x"),
+        *("<p>", "</p>", "<b>", "</b>", "<br>", "<br/>", "<br />", "<p/>", '<a href="x">', "</a>"),
+        *(' class="c"', " alt", "&amp;", "&nbsp;", "&#128;", "&#20013;", "&bogus;", "&#x4e2d;"),
+        *("<!-- c -->", "<script>", "</script>", "<P>", "中", "\u3000", "<hr>", "<td>", "</td>"),
+    ]
+)
+
+
+_ATTRIBUTE_PIECE = st.sampled_from(
+    [" a", ' a="v"', " b", ' b="x y"', '\nc="x&amp;y"', " d.e", '\ff:g="/"', ' a=""']
+)
+
+
+@st.composite
+def tagged(draw: st.DrawFn, depth: int = 0) -> str:
+    """Elements with attributes (some repeated), `/>` endings and missing end tags."""
+    parts = []
+    for _ in range(draw(st.integers(0, 3))):
+        tag = draw(st.sampled_from(["p", "b", "br", "img", "div", "span", "s", "sub", "blink"]))
+        attributes = "".join(draw(st.lists(_ATTRIBUTE_PIECE, max_size=4)))
+        ending = draw(st.sampled_from([">", " >", "/>", " />"]))
+        inner = draw(tagged(depth + 1)) if depth < 4 and not ending.endswith("/>") else "x"
+        end = draw(st.sampled_from([f"</{tag}>", f"</{tag} >", ""]))
+        parts.append(f"<{tag}{attributes}{ending}{inner}{end}")
+    return "".join(parts)
+
+
+@settings(max_examples=500)
+@given(html=fragment() | tagged() | st.lists(_STRAY, max_size=20).map("".join))
+def test_is_plain_agrees_with_tokens_on_generated_html(html: str) -> None:
+    for depth in (2, 256):
+        assert fragments.is_plain(html, max_depth=depth) == (
+            fragments.tokens(html, max_depth=depth) is not None
+        )

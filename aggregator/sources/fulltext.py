@@ -41,6 +41,11 @@ SHORT_CONTENT_CHARS: Final = 500
 _TRUNCATED = re.compile(
     r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|阅读全文|查看全文|Read more|Continue reading)\W*$", re.I
 )
+# A _TRUNCATED match is its marker (at most this long) and the text's trailing non-word run. The
+# search tries every position of a long text: it runs on the tail when that holds a word character.
+_MARKER_CHARS = 16
+_TAIL_CHARS = 48
+_WORD = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,15 @@ def wants_full_text(mode: FullText, entry: FeedEntry) -> bool:
     if mode == "always" or not entry.content_html:
         return True
     text = html_text(entry.content_html)
-    return len(text) < SHORT_CONTENT_CHARS or bool(_TRUNCATED.search(text))
+    return len(text) < SHORT_CONTENT_CHARS or _truncated(text)
+
+
+def _truncated(text: str) -> bool:
+    """Whether `text` ends in an ellipsis or a "read more" (as `_TRUNCATED` searched in full)."""
+    tail = len(text) - _TAIL_CHARS
+    if tail <= _MARKER_CHARS or _WORD.search(text, tail) is None:
+        return bool(_TRUNCATED.search(text))
+    return bool(_TRUNCATED.search(text, tail - _MARKER_CHARS))
 
 
 def link_in_scope(source: Source, link: str, feed_url: str) -> bool:
