@@ -1,7 +1,9 @@
-"""Atom archive documents from string templates: the bytes feeds.build_atom(archive=True) gives.
+"""Atom documents from string templates: the bytes feeds.build_atom gives, for archive pages
+(`archive_document`) and subscription documents (`feed_document`).
 
 feedgen builds an lxml tree per document and pretty-prints it; an archive page holds `limit` full
-bodies and a cold build writes hundreds of pages, so that tree is most of the serialising time.
+bodies, a cold build writes hundreds of pages and a first fetch hundreds of subscription
+documents, so that tree is most of the serialising time.
 Here an entry is serialised once (`Entry.of`, as UTF-8: a worker process hands it over without
 decoding and every page joins it without encoding) and shared by every page that holds it (the
 site's, its category's and its tags' feeds), with lxml's escaping and indentation spelled out.
@@ -19,7 +21,7 @@ from .errors import FeedError
 from .feeds import EPOCH, FEED_HISTORY_NS, GENERATOR, post_url, xml_text
 from .models import Post, SiteSettings
 
-__all__ = ["Entry", "archive_document"]
+__all__ = ["Entry", "archive_document", "feed_document"]
 
 _ATTRIBUTE = str.maketrans(
     {
@@ -89,6 +91,36 @@ def archive_document(
     links: Sequence[tuple[str, str]],
 ) -> bytes:
     """feeds.build_atom(posts, ..., limit=len(posts), archive=True) for the posts of `entries`."""
+    marker = f'  <fh:archive xmlns:fh="{FEED_HISTORY_NS}"/>\n'
+    return _document(entries, site, path, title, html_url, [], links, marker)
+
+
+def feed_document(
+    entries: Sequence[Entry],
+    *,
+    site: SiteSettings,
+    path: str,
+    title: str,
+    html_url: str,
+    links: Sequence[tuple[str, str]] = (),
+    hub: str | None = None,
+) -> bytes:
+    """feeds.build_atom(posts, ..., limit=len(posts), links=links, hub=hub) for the posts of
+    `entries`: a subscription document."""
+    hub_link = [_link(xml_text(hub), "hub", None, 2)] if hub else []
+    return _document(entries, site, path, title, html_url, hub_link, links, "")
+
+
+def _document(
+    entries: Sequence[Entry],
+    site: SiteSettings,
+    path: str,
+    title: str,
+    html_url: str,
+    hub_link: list[str],
+    links: Sequence[tuple[str, str]],
+    marker: str,
+) -> bytes:
     ordered = sorted(entries, key=lambda e: (e.newest, e.post_id), reverse=True)
     language = xml_text(site.language)
     lang = f' xml:lang="{_attribute(language)}"' if language else ""
@@ -105,9 +137,10 @@ def archive_document(
         parts.append(f"  <author>\n{_element('name', author, 4)}  </author>\n")
     parts.append(_link(self_url, "self", _ATOM_LINK, 2))
     parts.append(_link(xml_text(html_url), "alternate", "text/html", 2))
+    parts += hub_link  # (feedgen gives the hub link no type)
     parts += [_link(xml_text(href), rel, _ATOM_LINK, 2) for rel, href in links]
     parts.append(_element("generator", GENERATOR, 2))
-    parts.append(f'  <fh:archive xmlns:fh="{FEED_HISTORY_NS}"/>\n')
+    parts.append(marker)
     head = "".join(parts).encode("utf-8")
     return b"".join([head, *(entry.xml for entry in ordered), b"</feed>\n"])
 

@@ -3,6 +3,9 @@
 Nothing here reads the clock: the feed's `updated` is its newest entry's, so an unchanged site gives
 a byte-identical feed (and the store then skips the write). Entry ids are the posts' guids, which
 never depend on the category or the URL layout.
+
+`build_atom` is the reference: the documents published are made by atomxml's string templates,
+which tests/test_atomxml.py holds to these bytes (post_url, xml_text and the constants are shared).
 """
 
 from __future__ import annotations

@@ -9,20 +9,24 @@ exist (the archive marks) does so after `commit`.
 
 The files are created, written and committed by one helper thread, in the order given: creating
 a file can wait on the file system's journal (~1 ms while other files are being synced), and the
-caller goes on building the next page meanwhile. The thread is started by the first file and
-ended by `close`, so a process that forks workers before or after a batch has no other thread.
+caller goes on building the next page meanwhile, up to MAX_QUEUED bytes ahead (a caller faster
+than the file system would otherwise pile up every file's bytes in the queue). The thread is
+started by the first file and ended by `close`, so a process that forks workers before or after a
+batch has no other thread.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .atomicfile import Staged, commit_staged, discard_staged, stage
 
-__all__ = ["MAX_PENDING", "FileBatch"]
+__all__ = ["MAX_PENDING", "MAX_QUEUED", "FileBatch"]
 
 MAX_PENDING = 128  # staged files held open at most; ~30 MiB of archive pages
+MAX_QUEUED = 16 << 20  # bytes given to `add` and not yet staged (a larger file waits alone)
 
 
 class FileBatch:
@@ -30,6 +34,8 @@ class FileBatch:
         self._limit = max(limit, 1)
         self._written: set[Path] = set()  # given to `add`, not yet known to be in place
         self._writer: ThreadPoolExecutor | None = None
+        self._queued = 0  # bytes given to `add` and not yet staged
+        self._room = threading.Condition()  # notified as files are staged
         # the helper thread's own: files staged and not committed, and the first failure
         self._staged: list[Staged] = []
         self._failed: BaseException | None = None
@@ -47,6 +53,9 @@ class FileBatch:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filebatch")
         self._written.add(path)
+        with self._room:
+            self._room.wait_for(lambda: self._queued < MAX_QUEUED)
+            self._queued += len(data)
         self._writer.submit(self._stage, path, data)
 
     def commit(self) -> None:
@@ -72,14 +81,17 @@ class FileBatch:
     # ---------------------------------------------------------------- in the helper thread
 
     def _stage(self, path: Path, data: bytes) -> None:
-        if self._failed is not None:
-            return  # after a failure nothing more is written
         try:
-            self._staged.append(stage(path, data))
-            if len(self._staged) >= self._limit:
-                self._commit()
+            if self._failed is None:  # (after a failure nothing more is written)
+                self._staged.append(stage(path, data))
         except BaseException as exc:
             self._failed = exc
+        finally:
+            with self._room:  # its bytes are in the file now
+                self._queued -= len(data)
+                self._room.notify()
+        if self._failed is None and len(self._staged) >= self._limit:
+            self._commit()
 
     def _commit(self) -> None:
         staged, self._staged = self._staged, []

@@ -4,13 +4,14 @@ A body's HTML is looked up in the index's `rendered` table (feedindex) by body a
 it is rendered; what the subscription documents need is kept there for the next run, so adding one
 post renders one body. Archive pages take Atom entries (`entries`), rendered without keeping
 (they are written once); a cold build starts them on the workers early (`prefetch_entries`), so
-they are rendered while the subscription documents are built.
+they are rendered while the feeds are planned. The posts of subscription documents made from
+those entries are named to `prefetch_entries`: the workers hand their bodies back to be kept.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 
 from . import entrypool, feedindex
@@ -24,6 +25,8 @@ __all__ = ["PostLoader"]
 _FLUSH_EVERY = 200  # new entries kept in memory before they are written to the table
 _MEMO_POSTS = 256  # posts of recent subscription documents (a category's and its tag's overlap)
 
+Made = Generator[tuple[str, entrypool.Result, entrypool.Body | None], None, None]
+
 
 class PostLoader:
     def __init__(self, store: Store, render: Callable[[str], str], base: str) -> None:
@@ -34,7 +37,8 @@ class PostLoader:
         self._fresh: dict[str, str] = {}  # rendered this run, not yet in the table
         self._keep = True
         self._memo: OrderedDict[str, Post] = OrderedDict()
-        self._prefetched: Generator[tuple[str, entrypool.Result], None, None] | None = None
+        self._prefetched: Made | None = None
+        self._kept: frozenset[str] = frozenset()  # names whose bodies the workers hand back
 
     def load(self, names: Iterable[str], *, keep: bool) -> list[Post]:
         """The posts of `names` (archived ones included); a file gone or broken since it was
@@ -74,7 +78,11 @@ class PostLoader:
         many are spread over the cores: entrypool). None, with the row dropped or marked and the
         problem recorded, for a file gone or broken since it was indexed, as in `load`."""
         self._keep = False
-        for name, result in self._results(names, site):
+        for name, result, body in self._results(names, site):
+            if body is not None:
+                self._fresh[body[0]] = body[1]
+                if len(self._fresh) >= _FLUSH_EVERY:
+                    self.flush()
             if isinstance(result, Entry):
                 yield name, result
                 continue
@@ -83,25 +91,30 @@ class PostLoader:
             self.store.forget_post(name, result)
             yield name, None
 
-    def prefetch_entries(self, names: Sequence[str], site: SiteSettings) -> bool:
+    def prefetch_entries(
+        self, names: Sequence[str], site: SiteSettings, keep: Collection[str] = ()
+    ) -> bool:
         """Start making the entries of `names` on the workers now, for a later `entries` call
         whose names come in the same order (some may be left out); False when they would not be
-        spread over workers (then nothing is done ahead)."""
+        spread over workers (then nothing is done ahead). The bodies of `keep` are kept, as
+        `load(keep=True)` does, when their entries are made (now or later)."""
+        self._kept = frozenset(keep)
         if not entrypool.spread(len(names)):
             return False
-        self._prefetched = entrypool.entries(self.store, self._render, site, names)
+        self._prefetched = self._made(names, site, self._render)
         return True
 
-    def _results(
-        self, names: Sequence[str], site: SiteSettings
-    ) -> Iterator[tuple[str, entrypool.Result]]:
+    def _made(self, names: Sequence[str], site: SiteSettings, render: Callable[[str], str]) -> Made:
+        return entrypool.entries(self.store, render, site, names, keep=self._kept, base=self._base)
+
+    def _results(self, names: Sequence[str], site: SiteSettings) -> Made:
         ahead, self._prefetched = self._prefetched, None
         done = 0
         if ahead is not None and names:
             with closing(ahead):  # (leaving it stops the workers)
-                for name, result in ahead:  # the names' results, in order; others are skipped
-                    if name == names[done]:
-                        yield name, result
+                for made in ahead:  # the names' results, in order; others are skipped
+                    if made[0] == names[done]:
+                        yield made
                         done += 1
                         if done == len(names):
                             return
@@ -110,7 +123,7 @@ class PostLoader:
         # touch the state's connection, so it renders every body
         rest = names[done:]
         render = self._html if len(rest) < entrypool.PARALLEL_FROM else self._render
-        yield from entrypool.entries(self.store, render, site, rest)
+        yield from self._made(rest, site, render)
 
     def newest(self, scope: feedindex.Scope, limit: int) -> list[Post]:
         """The newest `limit` readable posts of `scope` by the index (kept for later runs)."""

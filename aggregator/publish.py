@@ -1,6 +1,6 @@
 """The publish step: everything written from the posts once they have changed.
 
-    feed.xml, feed/<category>.xml, feed/by_tag/<tag slug>.xml    Atom (feeds)
+    feed.xml, feed/<category>.xml, feed/by_tag/<tag slug>.xml    Atom (atomxml)
       + <same>.json                                               JSON Feed 1.1 ([feeds] formats)
       + <feed stem>/archive/<n>.xml                               RFC 5005 archive pages (archive)
     category/<category>.html, _config.yml, _layouts/, index.html  Jekyll drop-in (jekyll)
@@ -12,8 +12,11 @@ Index-driven and incremental: which feeds exist, their titles and their posts co
 index (feedindex); given the categories whose posts changed, only the site feed, their feeds, the
 feeds of the tags their posts carry and their pages are rebuilt, and of those feeds' archive pages
 only the new ones and those holding a changed post (feedpages). Bodies are read and rendered only
-for the documents written. Every file is written only when its bytes change (Store.write_file), so
-readers' conditional GETs and Jekyll's incremental builds see only real changes.
+for the documents written; when every post is on an archive page to write (a cold build, a first
+fetch), the subscription documents are made on that same pass, so each body is rendered once.
+Atom documents come from atomxml's templates (feedgen's bytes). Every file is written only when
+its bytes change (Store.write_file), so readers' conditional GETs and Jekyll's incremental builds
+see only real changes.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from . import archive, crashpoints, feedindex, jekyll, opml, postindex, websub
 from .config import Config
 from .feedindex import Scope
 from .feedpages import (
+    Document,
     Feed,
     current_files,
     plan_archives,
     prefetch_cold_archives,
+    subscription_names,
     write_archives,
 )
 from .feedpaths import (
@@ -134,23 +139,19 @@ def publish(
     loader = PostLoader(store, render, site.url)
     site_feed = Feed(SITE_FEED, site.title, f"{site.url}/", Scope())
     check_dirs = (["", SITE_DIR] if render_html else [""]) if full else []
-    prefetch_cold_archives(config, loader, site_feed, check_dirs=check_dirs, every_page=new_site)
 
     with store.state() as db:
         every_category = feedindex.categories(db)
         first_tags = {c: postindex.first_tag(db, c) for c in every_category}
         bases = feedindex.slug_bases(db)
         known_bases = len(bases)
-        slugs = slugs_by_first(feedindex.tag_firsts(db), bases)
+        firsts = feedindex.tag_firsts(db)
         wanted = set(every_category) if full else set(categories or ())
         changed_tags = (
-            set(slugs)
+            set(firsts)
             if full
-            else {t for c in wanted for t in feedindex.category_tags(db, c)} & set(slugs)
+            else {t for c in wanted for t in feedindex.category_tags(db, c)} & set(firsts)
         )
-    if len(bases) > known_bases:
-        with store.state(write=True) as db:
-            feedindex.keep_slug_bases(db, bases)
     titles: dict[str, str] = {}
     for category in sorted(wanted):
         if not jekyll.is_slug(category):
@@ -160,6 +161,25 @@ def publish(
                 )
             continue
         titles[category] = first_tags.get(category) or category
+
+    # on a cold pass every post is made on the workers anyway: the subscription documents ride
+    # it (their JSON twins and _site/ need Posts, which it does not make)
+    rideable = "json" not in settings.formats and not render_html
+    scopes = [Scope()] + [Scope(category=c) for c in titles]
+    scopes += [Scope(tag=t) for t in sorted(changed_tags)]
+    cold = prefetch_cold_archives(
+        config,
+        loader,
+        site_feed,
+        check_dirs=check_dirs,
+        every_page=new_site,
+        documents=scopes if rideable else (),
+    )
+    ride = cold and rideable
+    slugs = slugs_by_first(firsts, bases)  # (pypinyin: made while the workers start)
+    if len(bases) > known_bases:
+        with store.state(write=True) as db:
+            feedindex.keep_slug_bases(db, bases)
 
     feed_list = [site_feed]
     feed_list += [
@@ -191,21 +211,27 @@ def publish(
             site_copies.append(f"{SITE_DIR}/{path}")
 
     plans = []
+    documents: list[Document] = []
     with store.file_batch():  # a full build writes dozens of these: made durable together
         for number, feed in enumerate(feed_list):
             plan = plan_archives(config, loader, feed, check_dirs=check_dirs, every_page=new_site)
             plans.append(plan)
-            for kind, (path, data, subscription) in enumerate(
-                current_files(config, feed, loader, plan.pages)
-            ):
-                order[path] = (number, kind)
-                write(path, data, subscription)
+            if ride:
+                names = subscription_names(loader, feed.scope, config.feed_entries)
+                documents.append(Document(feed, plan.pages, names))
+                order[feed.path] = (number, 0)
+            else:
+                for kind, (path, data, subscription) in enumerate(
+                    current_files(config, feed, loader, plan.pages)
+                ):
+                    order[path] = (number, kind)
+                    write(path, data, subscription)
             for page in range(1, plan.pages + 1):
                 order[archive.archive_path(feed.path, page)] = (number, 1 + page)
+    write_archives(config, loader, plans, write, documents)
     # keep the bodies of every feed's subscription document, not only of those built now
     every_feed = 1 + len(every_category) + len(slugs)
     loader.flush(cap=2 * every_feed * max(config.feed_entries, 1) + 1000)
-    write_archives(config, loader, plans, write)
 
     def in_order(paths: list[str]) -> list[str]:
         return sorted(paths, key=lambda path: order.get(path.removeprefix(f"{SITE_DIR}/"), (0, 0)))

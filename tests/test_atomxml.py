@@ -1,4 +1,5 @@
-"""atomxml writes archive pages from string templates; their bytes must be feeds.build_atom's."""
+"""atomxml writes archive pages and subscription documents from string templates; their bytes
+must be feeds.build_atom's."""
 
 from __future__ import annotations
 
@@ -42,6 +43,24 @@ def both(posts: list[Post], site: SiteSettings = SITE, **options: object) -> tup
     return reference, atomxml.archive_document(entries, **common)  # type: ignore[arg-type]
 
 
+def both_current(
+    posts: list[Post], site: SiteSettings = SITE, **options: object
+) -> tuple[bytes, bytes]:
+    """A subscription document: feedgen's and atomxml's."""
+    common: dict[str, object] = {
+        "site": site,
+        "path": "feed/emnews.xml",
+        "title": "金融消息 · 东财滚动新闻",
+        "html_url": "https://finews.withounder.com/category/emnews.html",
+        "links": [("prev-archive", "https://finews.withounder.com/feed/emnews/archive/4.xml")],
+        "hub": "https://hub.example.org/?a=1&b=<2>",
+    }
+    common.update(options)
+    reference = build_atom(posts, limit=len(posts), **common)  # type: ignore[arg-type]
+    entries = [atomxml.Entry.of(post, site) for post in posts]
+    return reference, atomxml.feed_document(entries, **common)  # type: ignore[arg-type]
+
+
 def stored_posts() -> list[Post]:
     """Every post file of the test data (the original site's, the golden trees')."""
     paths = sorted(DATA.glob("**/_posts/*.md")) + sorted(DATA.glob("finews_posts/2*.md"))
@@ -59,6 +78,26 @@ def test_every_stored_post_gives_feedgens_bytes() -> None:
         assert ours == reference
 
 
+def test_every_stored_post_gives_feedgens_subscription_bytes() -> None:
+    posts = stored_posts()
+    for start in range(0, len(posts), 10):
+        reference, ours = both_current(posts[start : start + 10])
+        assert ours == reference
+
+
+def test_subscription_documents_with_and_without_hub_and_archive_link() -> None:
+    posts = stored_posts()[:4]
+    for options in (
+        {"hub": None},
+        {"links": []},
+        {"hub": None, "links": []},
+        {"hub": "", "title": ""},
+    ):
+        for page in (posts, [posts[0]], []):
+            reference, ours = both_current(page, **options)
+            assert ours == reference
+
+
 def test_pages_with_one_post_and_none() -> None:
     posts = stored_posts()
     for page in ([posts[0]], []):
@@ -74,6 +113,8 @@ def test_feed_settings_that_change_the_header() -> None:
         dataclasses.replace(SITE, title='A & "B" <c>', url="https://x.example/a?b=1&c=2"),
     ):
         reference, ours = both(posts, site, title="", links=[])
+        assert ours == reference
+        reference, ours = both_current(posts, site, title="", links=[])
         assert ours == reference
 
 
@@ -113,4 +154,16 @@ def posts(draw: st.DrawFn) -> Post:
 @given(st.lists(posts(), max_size=6, unique_by=lambda p: p.post_id))
 def test_generated_posts_give_feedgens_bytes(page: list[Post]) -> None:
     reference, ours = both(page)
+    assert ours == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(posts(), max_size=6, unique_by=lambda p: p.post_id),
+    st.one_of(st.none(), st.just("https://hub.example.org/"), text),
+)
+def test_generated_posts_give_feedgens_subscription_bytes(
+    page: list[Post], hub: str | None
+) -> None:
+    reference, ours = both_current(page, hub=hub)
     assert ours == reference

@@ -1,6 +1,6 @@
 """Published files written in a batch (Store.file_batch, filebatch): the bytes of one-by-one
 writes, in place when the block ends (also after an error), nothing staged left behind, no
-thread left running."""
+thread left running, a bounded number of bytes waiting for the helper thread."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from aggregator import filebatch
+from aggregator.atomicfile import Staged
 from aggregator.errors import StoreError
 from aggregator.filebatch import FileBatch
 from aggregator.store import TEMP_PREFIX, Store
@@ -67,3 +69,34 @@ def test_a_failed_file_stops_the_batch_and_is_raised(tmp_path: Path) -> None:
     batch.close()
     assert (tmp_path / "1.xml").read_bytes() == b"one"  # the file before it is in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1.xml"]  # nothing after it
+
+
+def test_the_bytes_given_ahead_of_the_helper_thread_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(filebatch, "MAX_QUEUED", 10)
+    gate = threading.Event()
+    stage = filebatch.stage
+
+    def held(path: Path, data: bytes) -> Staged:
+        gate.wait()
+        return stage(path, data)
+
+    monkeypatch.setattr(filebatch, "stage", held)
+    batch = FileBatch()
+    added: list[int] = []
+
+    def write() -> None:
+        for number in range(4):
+            batch.add(tmp_path / f"{number}.xml", b"123456")
+            added.append(number)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(0.3)
+    assert writer.is_alive() and added == [0, 1]  # 12 bytes queued: the third waits
+    gate.set()
+    writer.join()
+    batch.commit()
+    batch.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n}.xml" for n in range(4)]
