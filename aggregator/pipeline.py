@@ -3,7 +3,7 @@
     for each source:  adapter(source, fetcher) -> RawItem[]
                       posts.make_post + posts.decide  (pure)
                       store.write_post                 (only new or changed posts)
-    then:             feeds.build_atom for the site feed and every category that changed
+    then:             publish (atomxml) for the site feed and every category that changed
 
 A failing source becomes an error result and the others go on. Conditional-GET validators are
 saved after each source, and only when all of its items were stored, so an item that failed here is
