@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class Store(StateAccess):
         self._slugs: dict[str, str] | None = None  # slug_map, kept during a batch
         self._files: FileBatch | None = None  # published files not yet in place (file_batch)
         self._known = KnownRows()  # rows read ahead for the items of a batch (prefetch)
+        self._behind: _Behind | None = None  # a part of the batch being committed (flush_behind)
+        self._behind_error: BaseException | None = None  # its failure, raised by the next flush
         self._made_dirs: set[Path] = set()  # created (or found) by this process
         self._listing = False  # inside post_listing()
         self._post_names: set[str] | None = None  # _posts/ as listed there, with our writes
@@ -187,6 +190,8 @@ class Store(StateAccess):
     def seen(self, source: str, key: str) -> SeenItem | None:
         if self._batch is not None and (source, key) in self._batch.seen:
             self.flush()
+        elif self._behind is not None and (source, key) in self._behind.batch.seen:
+            self._wait_behind()
         known, found = self._known.seen(source, key)
         if known:
             return None if found is None else SeenItem(*found)
@@ -222,6 +227,8 @@ class Store(StateAccess):
         """The post file already holding one of `identities` in `category` (None: anywhere)."""
         if self._batch is not None and not self._batch.identities.isdisjoint(identities):
             self.flush()
+        elif self._behind is not None and not self._behind.batch.identities.isdisjoint(identities):
+            self._wait_behind()
         known, found = self._known.article(identities, category)
         if known:
             return found
@@ -257,6 +264,8 @@ class Store(StateAccess):
         path = self._post_path(filename, follow=False)  # _read_post_file refuses a link
         if self._batch is not None and filename in self._batch.files:
             self.flush()
+        elif self._behind is not None and filename in self._behind.batch.files:
+            self._wait_behind()
         if not archived and self._post_names is not None and filename not in self._post_names:
             return None
         try:
@@ -296,8 +305,10 @@ class Store(StateAccess):
         path = self._post_path(filename, follow=False)  # a rename replaces a link, never follows
         self._make_dir(path.parent)
         if self._batch is not None:
-            if filename in self._batch.files or len(self._batch.files) >= MAX_PENDING:
-                self.flush()
+            if filename in self._batch.files:
+                self.flush()  # its earlier version goes in place first
+            elif len(self._batch.files) >= MAX_PENDING:
+                self._flush_behind()
             self._batch.add_file(filename, path, render_post(post), post)
             return
         atomic_write(path, render_post(post))
@@ -327,11 +338,38 @@ class Store(StateAccess):
                 self._known.clear()
 
     def flush(self) -> None:
-        """Put a batch's staged files in place, then commit their state rows."""
+        """Put a batch's staged files in place, then commit their state rows (after the part
+        being committed behind, if any); raises the first failure of either."""
+        self._wait_behind()
         batch = self._batch
-        if not batch:
-            return
-        self._batch = WriteBatch()
+        if batch:
+            self._batch = WriteBatch()
+            try:
+                self._commit(batch)
+            except BaseException as exc:
+                self._behind_error = self._behind_error or exc
+        failed, self._behind_error = self._behind_error, None
+        if failed is not None:
+            raise failed
+
+    def _flush_behind(self) -> None:
+        """Commit the batch so far on a helper thread while the writer goes on: the fsyncs of a
+        large batch's part (tens of ms each) overlap the next part's items instead of stopping
+        them. At most one part is behind; lookups that need it wait for it (seen, find_article,
+        read_post) and the next flush raises its failure."""
+        self._wait_behind()
+        batch, self._batch = self._batch, WriteBatch()
+        if batch:
+            self._behind = _Behind(batch, self._commit)
+
+    def _wait_behind(self) -> None:
+        if self._behind is not None:
+            behind, self._behind = self._behind, None
+            failed = behind.wait()
+            self._behind_error = self._behind_error or failed
+
+    def _commit(self, batch: WriteBatch) -> None:
+        """Put `batch`'s staged files in place, then commit their state rows."""
         replaced: list[Staged] = []
         staged, failed = batch.staged()
         try:
@@ -587,3 +625,23 @@ def _check_post_name(filename: str) -> None:
         or "\x00" in filename
     ):
         raise StoreError(f"refusing post file name {filename!r}: not a plain *.md name")
+
+
+class _Behind:
+    """A batch part committed on its own thread (Store._flush_behind)."""
+
+    def __init__(self, batch: WriteBatch, commit: Callable[[WriteBatch], None]) -> None:
+        self.batch = batch
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(commit,), name="commit")
+        self._thread.start()
+
+    def _run(self, commit: Callable[[WriteBatch], None]) -> None:
+        try:
+            commit(self.batch)
+        except BaseException as exc:  # raised in the writer by its next flush
+            self._failed = exc
+
+    def wait(self) -> BaseException | None:
+        self._thread.join()
+        return self._failed

@@ -26,7 +26,7 @@ from .models import Post
 
 __all__ = ["MAX_PENDING", "WriteBatch"]
 
-MAX_PENDING = 256  # staged files held open at most; a larger batch is flushed in parts
+MAX_PENDING = 128  # staged files per part of a larger batch (two parts open at most: Store)
 
 
 @dataclass

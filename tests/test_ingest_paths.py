@@ -13,9 +13,10 @@ import test_feed_end_to_end as e2e
 from httpserver import ServerURL
 
 from aggregator import atomicfile, canary, cleanpool, extract, normalise, writebatch
+from aggregator import store as store_module
 from aggregator.errors import StoreError
 from aggregator.models import Post, RawItem
-from aggregator.store import TEMP_PREFIX, Store
+from aggregator.store import TEMP_PREFIX, SeenItem, Store
 
 DATA = Path(__file__).parent / "data"
 ZONE = UTC
@@ -178,6 +179,60 @@ def test_a_post_file_that_cannot_be_created_fails_its_batch_at_the_end(
         with store.state() as db:
             indexed = [r[0] for r in db.execute("SELECT filename FROM post_index")]
         assert indexed == ["2024-06-01-f-1.md"]
+    assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
+
+
+def test_a_large_batch_is_committed_in_parts_behind_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # parts of two files: the first goes in place on a helper thread while the writer stages
+    # the next; a lookup of an item of the part behind waits for it and answers as it would
+    monkeypatch.setattr(store_module, "MAX_PENDING", 2)
+    with Store(tmp_path) as store:
+        with store.batch():
+            for n in (1, 2):
+                store.write_post(post(n), f"2024-06-01-f-{n}.md")
+                store.remember("feed", f"k{n}", f"2024-06-01-f-{n}.md", NOW)
+                store.remember_article([f"url://x/{n}"], "c", f"2024-06-01-f-{n}.md")
+            store.write_post(post(3), "2024-06-01-f-3.md")  # sends 1 and 2 behind
+            assert store.seen("feed", "k1") == SeenItem("2024-06-01-f-1.md", NOW)
+            assert store.find_article(["url://x/2"], "c") == "2024-06-01-f-2.md"
+            assert store.read_post("2024-06-01-f-2.md", lambda body: "") == post(2)
+            store.write_post(post(4), "2024-06-01-f-4.md")
+            store.write_post(post(5), "2024-06-01-f-5.md")  # sends 3 and 4 behind
+        names = sorted(p.name for p in (tmp_path / "_posts").iterdir())
+        with store.state() as db:
+            indexed = [r[0] for r in db.execute("SELECT filename FROM post_index ORDER BY 1")]
+    assert names == indexed == [f"2024-06-01-f-{n}.md" for n in (1, 2, 3, 4, 5)]
+    assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
+
+
+def test_a_part_that_fails_behind_the_writer_is_raised_when_the_batch_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "MAX_PENDING", 2)
+    real_stage = writebatch.stage
+
+    def stage(path: Path, data: bytes) -> atomicfile.Staged:
+        if path.name == "2024-06-01-f-2.md":
+            raise StoreError(f"cannot write {path}: No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(writebatch, "stage", stage)
+    with Store(tmp_path) as store:
+        with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
+            for n in (1, 2, 3, 4):
+                store.write_post(post(n), f"2024-06-01-f-{n}.md")
+                store.remember("feed", f"k{n}", f"2024-06-01-f-{n}.md", NOW)
+        # the failed part kept no state; the part after it was stored as usual
+        assert [store.seen("feed", f"k{n}") is not None for n in (1, 2, 3, 4)] == [
+            False,
+            False,
+            True,
+            True,
+        ]
+        names = sorted(p.name for p in (tmp_path / "_posts").iterdir())
+    assert names == ["2024-06-01-f-1.md", "2024-06-01-f-3.md", "2024-06-01-f-4.md"]
     assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
 
 
