@@ -1,13 +1,12 @@
 """The bs4 half of normalise: eastmoney page furniture removed from a parsed HTML fragment.
 
-normalise handles plain, well-formed HTML without bs4 (fragments) and comes here only for the
-rest: furniture to remove, markup to repair, nesting deeper than MAX_NESTING, text of tag soup.
+normalise handles well-formed HTML without bs4, furniture included (on fragments' tokens, with
+steps that mirror the ones here: change both together), and comes here only for the rest:
+markup to repair, nesting deeper than MAX_NESTING, anything unusual, text of tag soup.
 Kept apart so that bs4 (~0.15 s to import) is loaded only then; `build` never needs it.
 """
 
 from __future__ import annotations
-
-import re
 
 from bs4 import BeautifulSoup
 from bs4.element import (
@@ -21,8 +20,15 @@ from bs4.element import (
 )
 
 from .normalise import (
+    _AUTOLINK_CLASSES,
+    _AUTOLINK_SPAN_ID,
+    _BLOCK_TAGS,
+    _CHART_END,
+    _CHART_START,
+    _CHART_WRAPPERS,
     _HIDDEN_STYLE,
     _INDENT,
+    _INDENT_AFTER_NEWLINE,
     _KLINE_HOST,
     MAX_NESTING,
     _host,
@@ -31,17 +37,7 @@ from .normalise import (
 
 __all__ = ["flattened", "parse_fragment", "text_of", "without_furniture"]
 
-_CHART_START, _CHART_END = "EM_StockImg_Start", "EM_StockImg_End"
-_AUTOLINK_SPAN_ID = re.compile(r"(?:stock|quote|bk|bkquote)_|Info\.")
-_AUTOLINK_CLASSES = frozenset({"keytip", "infokey", "em_stock_key_common", "EmImageRemark"})
-# fmt: off
-_BLOCK_TAGS = frozenset({
-    "p", "div", "center", "table", "ul", "ol", "li", "blockquote", "pre", "figure",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "td", "th", "tr",
-})
-# fmt: on
 _ROOT = "aggregator-fragment"  # the wrapper every fragment is parsed in
-_INDENT_AFTER_NEWLINE = re.compile("(?<=\n)([ \t]*)\u3000+")
 
 
 def parse_fragment(html: str) -> BeautifulSoup:
@@ -102,7 +98,7 @@ def _drop_with_empty_wrappers(element: Tag) -> None:
     element.decompose()
     while (
         isinstance(parent, Tag)
-        and parent.name in {"a", "p", "center", "span", "div", "figure"}
+        and parent.name in _CHART_WRAPPERS
         and not parent.get_text().strip()
         and parent.find("img") is None
     ):

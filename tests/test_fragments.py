@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 
 def slow_clean(html: str, base_url: str | None, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as patched:
-        patched.setattr(normalise, "_plain_without_furniture", lambda _html: None)
+        patched.setattr(normalise, "_without_furniture_fast", lambda _html: None)
         return normalise.clean_html(html, base_url=base_url)
 
 
@@ -178,3 +178,53 @@ def test_is_plain_agrees_with_tokens_on_generated_html(html: str) -> None:
         assert fragments.is_plain(html, max_depth=depth) == (
             fragments.tokens(html, max_depth=depth) is not None
         )
+
+
+@pytest.mark.parametrize(
+    ("html", "furnished"),
+    [
+        ("<p>a<!-- EM_StockImg_Start -->b</p>", True),
+        ("<center><img src='x'></center>", False),  # unquoted
+        ('<center><img src="x"></center>', True),
+        ("<p>a<!---->b<!-- a-b --></p>", True),
+        ("<p>a<!-- a -- b --></p>", False),
+        ("<p>a<!-- a---></p>", False),
+        ("<p>a<!-->b</p>", False),
+        ("<p>a<!--->b</p>", False),
+        ('<img src="https://e.org/p?a=1&imageType=k&at=1">', True),
+        ('<img src="https://e.org/p?a=1&copy=2">', False),  # html.parser reads `&copy` as ©
+        ('<a href="?x=1&notify=1">x</a>', False),
+        ('<a href="?x=1&amp=1">x</a>', False),
+        ('<a href="?x=1&b">x</a>', False),
+        ("<p>a & b</p>", False),
+    ],
+)
+def test_furniture_tokens(html: str, furnished: bool) -> None:
+    assert (fragments.tokens(html, furniture=True) is not None) == furnished
+    assert fragments.tokens(html) is None  # never plain
+    assert not fragments.is_plain(html)
+
+
+def test_furniture_tokens_decode_the_query_ampersands() -> None:
+    found = fragments.tokens('<a href="?a=1&b=2&amp;c=3">x</a><!-- c -->', furniture=True)
+    assert found == [
+        fragments.StartTag("a", {"href": "?a=1&b=2&c=3"}),
+        "x",
+        fragments.EndTag("a"),
+        fragments.Comment(" c "),
+    ]
+
+
+def test_the_tree_is_written_as_the_tokens_are_serialised() -> None:
+    for body in corpus():
+        found = fragments.tokens(body, furniture=True)
+        if found is not None:
+            assert fragments.write(fragments.tree(found)) == fragments.serialise(found)
+
+
+def test_tags_are_written_as_bs4_writes_them() -> None:
+    found = fragments.tokens('<p class=" b\u2003a " id="x">y</p><br>', furniture=True)
+    assert found is not None and not fragments.written_as_bs4(found)
+    root = fragments.tree(found)
+    assert fragments.write(root) == '<p class="b a" id="x">y</p><br>'
+    assert fragments.text_of(root) == "y"
