@@ -38,7 +38,7 @@ from .models import (
     SourceResult,
     Validators,
 )
-from .store import Store
+from .store import BatchCommit, Store
 
 if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` never needs them
     from .fetch import HttpFetcher
@@ -109,6 +109,7 @@ def run_once(
     def fetch(source: Source) -> _Fetched:
         return _fetch_source(source, fetcher, store, health, force=force, cleaner=cleaner)
 
+    finishing: _Finishing | None = None
     with cleaner, store.post_listing():
         for _, fetched in prefetch.in_order(
             fetch,
@@ -117,13 +118,13 @@ def run_once(
             ahead=FETCH_AHEAD if shared else 1,
             should_stop=should_stop,
         ):
-            result, categories = _store_source(config, fetched, store, clock, cleaner)
-            if health is not None and fetched.watched is not None:
-                health.record(fetched.configured, result, fetched.watched)
-            results.append(result)
-            changed_categories |= categories
-            if on_result:
-                on_result(result)
+            # a source's batch goes in on a helper thread while the next one is stored; its
+            # result (and validators) follow once it is in
+            finishing, previous = _store_source(config, fetched, store, clock, cleaner), finishing
+            if previous is not None:
+                changed_categories |= _finish(previous, health, results, on_result)
+        if finishing is not None:
+            changed_categories |= _finish(finishing, health, results, on_result)
     written: list[str] = []
     if owed:  # which categories that run touched is unknown: rebuild all, re-indexing the files
         written = rebuild_feeds(config, store)[0]
@@ -198,21 +199,51 @@ def _fetch_source(
     return fetched
 
 
+@dataclasses.dataclass
+class _Finishing:
+    """A source whose items are stored and whose batch may still be going in."""
+
+    fetched: _Fetched
+    finish: Callable[[], tuple[SourceResult, set[str]]]  # waits for the batch; result, categories
+
+
+def _finish(
+    finishing: _Finishing,
+    health: HealthTracker | None,
+    results: list[SourceResult],
+    on_result: Callable[[SourceResult], None] | None,
+) -> set[str]:
+    """Wait for the source's batch, then record and report its result; its changed categories."""
+    result, categories = finishing.finish()
+    fetched = finishing.fetched
+    if health is not None and fetched.watched is not None:
+        health.record(fetched.configured, result, fetched.watched)
+    results.append(result)
+    if on_result:
+        on_result(result)
+    return categories
+
+
 def _store_source(
     config: Config, fetched: _Fetched, store: Store, clock: Clock, cleaner: CleanPool | None = None
-) -> tuple[SourceResult, set[str]]:
-    """Store what one source's adapter found, item by item; its result and changed categories."""
+) -> _Finishing:
+    """Store what one source's adapter found, item by item; `finish` gives its result and
+    changed categories once its batch is in."""
     source = fetched.source
+
+    def done(result: SourceResult) -> _Finishing:
+        return _Finishing(fetched, lambda: (result, set()))
+
     if fetched.skipped is not None:
-        return fetched.skipped, set()
+        return done(fetched.skipped)
     if fetched.error is not None or fetched.found is None:
         reason = fetched.error or "no result"
-        return SourceResult(source.name, "error", error=reason, elapsed_ms=fetched.elapsed()), set()
+        return done(SourceResult(source.name, "error", error=reason, elapsed_ms=fetched.elapsed()))
     found = fetched.found
     crashpoints.reached("fetched")
     if found.not_modified:
         store.save_validators(source.name, fetched.validators)
-        return SourceResult(source.name, "not_modified", elapsed_ms=fetched.elapsed()), set()
+        return done(SourceResult(source.name, "not_modified", elapsed_ms=fetched.elapsed()))
 
     counts = {"new": 0, "changed": 0, "unchanged": found.unchanged, "duplicates": 0, "filtered": 0}
     held = 0
@@ -244,8 +275,16 @@ def _store_source(
     adapter_errors = list(found.errors)
     # one batch per source: its post files are synced together, its rows committed together
     verdict: canary.Verdict | None = None  # stays None when the batch fails before the verdict
+    commit: BatchCommit | None = None
+
+    def batch_failed(exc: StoreError) -> None:
+        failed.append(str(exc))
+        # its items are not in the state, so the next fetch stores them as new: none counts now
+        # (items of a part flushed earlier in a large batch are then under-counted, never over)
+        counts["new"] = counts["changed"] = 0
+
     try:
-        with store.batch():
+        with store.batch(behind=True) as commit:
             if found.stream is None:
                 items: list[RawItem] = list(found.items)
                 verdict = canary.check(items, found.unchanged, previous, clock())
@@ -286,17 +325,42 @@ def _store_source(
                 for item, cleaned in waiting:
                     store_one(item, verdict.lost, cleaned)
     except StoreError as exc:  # the batch could not be stored: retried next time
-        failed.append(str(exc))
-        # its items are not in the state, so the next fetch stores them as new: none counts now
-        # (items of a part flushed earlier in a large batch are then under-counted, never over)
-        counts["new"] = counts["changed"] = 0
+        batch_failed(exc)
+
+    staged_ms = fetched.elapsed()  # (the next source's items are stored while this one waits)
+
+    def finish() -> tuple[SourceResult, set[str]]:
+        waited = time.monotonic()
+        if commit is not None:
+            try:
+                commit.wait()
+            except StoreError as exc:
+                batch_failed(exc)
+        elapsed_ms = staged_ms + int((time.monotonic() - waited) * 1000)
+        errors, all_stored = adapter_errors + failed, not failed
+        outcome = _source_result(store, fetched, verdict, counts, held, errors, all_stored)
+        return dataclasses.replace(outcome, elapsed_ms=elapsed_ms), categories
+
+    return _Finishing(fetched, finish)
+
+
+def _source_result(
+    store: Store,
+    fetched: _Fetched,
+    verdict: canary.Verdict | None,
+    counts: dict[str, int],
+    held: int,
+    errors: list[str],
+    all_stored: bool,
+) -> SourceResult:
+    """Once a source's batch is in: keep its yield and validators, and word its result."""
+    source = fetched.source
     if verdict is not None and verdict.baseline is not None:
         store.save_yield(source.name, *verdict.baseline)
 
-    if not failed and verdict is not None and verdict.degraded is None:
+    if all_stored and verdict is not None and verdict.degraded is None:
         store.save_validators(source.name, fetched.validators)
     # else an item failed after its body was fetched: keep the old validators so it is refetched
-    errors = adapter_errors + failed
     error: str | None = None
     if errors:
         error = errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else "")
@@ -315,12 +379,11 @@ def _store_source(
         source.name,
         outcome,
         error=error,
-        elapsed_ms=fetched.elapsed(),
         degraded=degraded or None,
-        warnings=found.warnings,
+        warnings=fetched.found.warnings if fetched.found else (),
         **counts,
     )
-    return report, categories
+    return report
 
 
 def _read_ahead(store: Store, source: Source, items: Sequence[RawItem]) -> None:

@@ -40,7 +40,15 @@ from .postfile import DEFAULT_ZONE, parse_post, render_post
 from .statedb import SCHEMA_VERSION, StateAccess
 from .writebatch import MAX_PENDING, WriteBatch
 
-__all__ = ["POSTS_DIR", "SCHEMA_VERSION", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
+__all__ = [
+    "POSTS_DIR",
+    "SCHEMA_VERSION",
+    "STATE_DIR",
+    "TEMP_PREFIX",
+    "BatchCommit",
+    "SeenItem",
+    "Store",
+]
 
 POSTS_DIR = "_posts"
 STATE_DIR = ".aggregator"
@@ -73,8 +81,8 @@ class Store(StateAccess):
         self._slugs: dict[str, str] | None = None  # slug_map, kept during a batch
         self._files: FileBatch | None = None  # published files not yet in place (file_batch)
         self._known = KnownRows()  # rows read ahead for the items of a batch (prefetch)
-        self._behind: _Behind | None = None  # a part of the batch being committed (flush_behind)
-        self._behind_error: BaseException | None = None  # its failure, raised by the next flush
+        self._commit_of_batch: BatchCommit | None = None  # the open batch's (see batch)
+        self._behind: _Behind | None = None  # a batch part being committed (_flush_behind)
         self._made_dirs: set[Path] = set()  # created (or found) by this process
         self._listing = False  # inside post_listing()
         self._post_names: set[str] | None = None  # _posts/ as listed there, with our writes
@@ -322,51 +330,63 @@ class Store(StateAccess):
             postindex.upsert(db, [postindex.row_for_post(post, filename, stat)])
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, behind: bool = False) -> Iterator[BatchCommit]:
         """Post writes and `remember`/`remember_article` calls inside are made durable together
-        when the block ends (see writebatch); a StoreError then means some were not stored."""
-        self._batch = WriteBatch()
+        when the block ends (see writebatch); a StoreError then means some were not stored.
+
+        behind=True: the block ends without waiting; its last part is committed on a helper
+        thread while the writer goes on (the next source's items), and the yielded BatchCommit's
+        `wait` finishes it, raising its failure. Nothing that needs the part (a lookup of its
+        items, the next part) goes on before it is in."""
+        commit = BatchCommit(self)
+        self._batch, self._commit_of_batch = WriteBatch(), commit
         self._slugs = None
         try:
-            yield
+            yield commit
         finally:  # what was staged before an error is stored, as it was when written one by one
             try:
-                self.flush()
+                if behind:
+                    self._flush_behind()
+                else:
+                    self.flush()
             finally:
                 self._batch = None
+                self._commit_of_batch = None
                 self._slugs = None
                 self._known.clear()
 
     def flush(self) -> None:
         """Put a batch's staged files in place, then commit their state rows (after the part
-        being committed behind, if any); raises the first failure of either."""
+        being committed behind, if any); raises the first failure of this batch not yet raised."""
         self._wait_behind()
-        batch = self._batch
+        batch, commit = self._batch, self._commit_of_batch
         if batch:
             self._batch = WriteBatch()
             try:
                 self._commit(batch)
             except BaseException as exc:
-                self._behind_error = self._behind_error or exc
-        failed, self._behind_error = self._behind_error, None
+                if commit is None:
+                    raise
+                commit.fail(exc)
+        failed = commit.take_failure() if commit is not None else None
         if failed is not None:
             raise failed
 
     def _flush_behind(self) -> None:
         """Commit the batch so far on a helper thread while the writer goes on: the fsyncs of a
-        large batch's part (tens of ms each) overlap the next part's items instead of stopping
-        them. At most one part is behind; lookups that need it wait for it (seen, find_article,
-        read_post) and the next flush raises its failure."""
+        part (tens of ms) overlap the next part's items instead of stopping them. At most one
+        part is behind; lookups that need it wait for it (seen, find_article, read_post), and its
+        failure is raised by its batch's next flush or BatchCommit.wait."""
         self._wait_behind()
         batch, self._batch = self._batch, WriteBatch()
-        if batch:
-            self._behind = _Behind(batch, self._commit)
+        if batch and self._commit_of_batch is not None:
+            self._behind = _Behind(batch, self._commit, self._commit_of_batch)
 
-    def _wait_behind(self) -> None:
-        if self._behind is not None:
+    def _wait_behind(self, owner: BatchCommit | None = None) -> None:
+        """Wait for the part behind (only if it is `owner`'s, when given)."""
+        if self._behind is not None and (owner is None or self._behind.owner is owner):
             behind, self._behind = self._behind, None
-            failed = behind.wait()
-            self._behind_error = self._behind_error or failed
+            behind.wait()
 
     def _commit(self, batch: WriteBatch) -> None:
         """Put `batch`'s staged files in place, then commit their state rows."""
@@ -627,21 +647,44 @@ def _check_post_name(filename: str) -> None:
         raise StoreError(f"refusing post file name {filename!r}: not a plain *.md name")
 
 
+class BatchCommit:
+    """The commit of one Store.batch: the failures of its parts, raised once each."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._failed: BaseException | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        self._failed = self._failed or exc
+
+    def take_failure(self) -> BaseException | None:
+        failed, self._failed = self._failed, None
+        return failed
+
+    def wait(self) -> None:
+        """Wait until the batch is in (behind=True); raise its failure not yet raised."""
+        self._store._wait_behind(self)
+        failed = self.take_failure()
+        if failed is not None:
+            raise failed
+
+
 class _Behind:
     """A batch part committed on its own thread (Store._flush_behind)."""
 
-    def __init__(self, batch: WriteBatch, commit: Callable[[WriteBatch], None]) -> None:
+    def __init__(
+        self, batch: WriteBatch, commit: Callable[[WriteBatch], None], owner: BatchCommit
+    ) -> None:
         self.batch = batch
-        self._failed: BaseException | None = None
+        self.owner = owner
         self._thread = threading.Thread(target=self._run, args=(commit,), name="commit")
         self._thread.start()
 
     def _run(self, commit: Callable[[WriteBatch], None]) -> None:
         try:
             commit(self.batch)
-        except BaseException as exc:  # raised in the writer by its next flush
-            self._failed = exc
+        except BaseException as exc:  # raised in the writer by its batch's flush or wait
+            self.owner.fail(exc)
 
-    def wait(self) -> BaseException | None:
+    def wait(self) -> None:
         self._thread.join()
-        return self._failed

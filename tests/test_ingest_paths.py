@@ -281,3 +281,37 @@ def test_a_source_whose_batch_fails_is_an_error_line_and_is_stored_by_the_next_f
     full["disk"] = False
     # nothing of the failed batches was recorded: the next fetch stores every item
     e2e.test_every_feed_kind_matches_the_golden_tree(site, server)
+
+
+def test_a_batch_that_fails_behind_the_next_source_fails_only_its_own_source(
+    site: Path, server: ServerURL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each source's batch goes in while the next source is stored: a failure is still the
+    # failing source's alone, and the next fetch stores what it could not
+    real_stage = writebatch.stage
+    full = {"disk": True}
+
+    def stage(path: Path, data: bytes) -> atomicfile.Staged:
+        if full["disk"] and path.name == "2021-12-16-f-dc4c409993db126f.md":
+            raise StoreError(f"cannot write {path.name}: No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(writebatch, "stage", stage)
+    first = e2e.run(site, "fetch")
+    assert first.exit_code == 1, first.output
+    assert e2e.lines(first)[:5] == [
+        "cn-finance: 3 new, 0 changed, 0 unchanged, 1 duplicate",
+        "tech: error: cannot write 2021-12-16-f-dc4c409993db126f.md: No space left on device",
+        "blog: 3 new, 0 changed, 0 unchanged",
+        "flash: 2 new, 0 changed, 0 unchanged, 1 filtered",
+        f"nbd: 3 new, 0 changed, 0 unchanged; warning: {server}/articles/gone.html: full text not"
+        " extracted (HTTP 404 Not Found); summary kept",
+    ]
+    full["disk"] = False
+    second = e2e.run(site, "fetch")
+    assert second.exit_code == 0, second.output
+    assert e2e.lines(second)[:2] == [
+        "cn-finance: 0 new, 0 changed, 3 unchanged, 1 duplicate",
+        "tech: 2 new, 0 changed, 0 unchanged",
+    ]
+    assert e2e.tree(site / "storage", server) == e2e.tree(e2e.GOLDEN, server)
