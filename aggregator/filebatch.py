@@ -26,7 +26,7 @@ from .atomicfile import Staged, commit_staged, discard_staged, stage
 __all__ = ["MAX_PENDING", "MAX_QUEUED", "FileBatch"]
 
 MAX_PENDING = 128  # staged files held open at most; ~30 MiB of archive pages
-MAX_QUEUED = 16 << 20  # bytes given to `add` and not yet staged (a larger file waits alone)
+MAX_QUEUED = 8 << 20  # bytes given to `add` and not yet staged (a larger file waits alone)
 
 
 class FileBatch:
