@@ -38,7 +38,8 @@ from .models import (
     SourceResult,
     Validators,
 )
-from .store import BatchCommit, Store
+from .store import Store
+from .writebatch import BatchCommit
 
 if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` never needs them
     from .fetch import HttpFetcher

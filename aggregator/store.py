@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -38,14 +37,13 @@ from .knownrows import KnownRows
 from .models import Post, Validators
 from .postfile import DEFAULT_ZONE, parse_post, render_post
 from .statedb import SCHEMA_VERSION, StateAccess
-from .writebatch import MAX_PENDING, WriteBatch
+from .writebatch import MAX_PENDING, BatchCommit, Behind, WriteBatch
 
 __all__ = [
     "POSTS_DIR",
     "SCHEMA_VERSION",
     "STATE_DIR",
     "TEMP_PREFIX",
-    "BatchCommit",
     "SeenItem",
     "Store",
 ]
@@ -82,7 +80,7 @@ class Store(StateAccess):
         self._files: FileBatch | None = None  # published files not yet in place (file_batch)
         self._known = KnownRows()  # rows read ahead for the items of a batch (prefetch)
         self._commit_of_batch: BatchCommit | None = None  # the open batch's (see batch)
-        self._behind: _Behind | None = None  # a batch part being committed (_flush_behind)
+        self._behind: Behind | None = None  # a batch part being committed (_flush_behind)
         self._made_dirs: set[Path] = set()  # created (or found) by this process
         self._listing = False  # inside post_listing()
         self._post_names: set[str] | None = None  # _posts/ as listed there, with our writes
@@ -338,7 +336,7 @@ class Store(StateAccess):
         thread while the writer goes on (the next source's items), and the yielded BatchCommit's
         `wait` finishes it, raising its failure. Nothing that needs the part (a lookup of its
         items, the next part) goes on before it is in."""
-        commit = BatchCommit(self)
+        commit = BatchCommit(self._wait_behind)
         self._batch, self._commit_of_batch = WriteBatch(), commit
         self._slugs = None
         try:
@@ -380,7 +378,7 @@ class Store(StateAccess):
         self._wait_behind()
         batch, self._batch = self._batch, WriteBatch()
         if batch and self._commit_of_batch is not None:
-            self._behind = _Behind(batch, self._commit, self._commit_of_batch)
+            self._behind = Behind(batch, self._commit, self._commit_of_batch)
 
     def _wait_behind(self, owner: BatchCommit | None = None) -> None:
         """Wait for the part behind (only if it is `owner`'s, when given)."""
@@ -645,46 +643,3 @@ def _check_post_name(filename: str) -> None:
         or "\x00" in filename
     ):
         raise StoreError(f"refusing post file name {filename!r}: not a plain *.md name")
-
-
-class BatchCommit:
-    """The commit of one Store.batch: the failures of its parts, raised once each."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._failed: BaseException | None = None
-
-    def fail(self, exc: BaseException) -> None:
-        self._failed = self._failed or exc
-
-    def take_failure(self) -> BaseException | None:
-        failed, self._failed = self._failed, None
-        return failed
-
-    def wait(self) -> None:
-        """Wait until the batch is in (behind=True); raise its failure not yet raised."""
-        self._store._wait_behind(self)
-        failed = self.take_failure()
-        if failed is not None:
-            raise failed
-
-
-class _Behind:
-    """A batch part committed on its own thread (Store._flush_behind)."""
-
-    def __init__(
-        self, batch: WriteBatch, commit: Callable[[WriteBatch], None], owner: BatchCommit
-    ) -> None:
-        self.batch = batch
-        self.owner = owner
-        self._thread = threading.Thread(target=self._run, args=(commit,), name="commit")
-        self._thread.start()
-
-    def _run(self, commit: Callable[[WriteBatch], None]) -> None:
-        try:
-            commit(self.batch)
-        except BaseException as exc:  # raised in the writer by its batch's flush or wait
-            self.owner.fail(exc)
-
-    def wait(self) -> None:
-        self._thread.join()

@@ -7,13 +7,18 @@ renamed (atomicfile), and only then are their index rows and the items' `seen` a
 committed in one transaction: the state never names a file that is not durably in place, as in
 the one-by-one order. The store flushes early whenever a read needs a pending write, so every
 decision is the one-by-one one.
+
+A batch is committed in parts of MAX_PENDING files, and a part goes in on its own thread
+(`Behind`) while the writer stages the next one (or the next source's items); at most one part is
+behind, and what needs it waits for it. `BatchCommit` collects a batch's failures, so a failure
+is raised for the batch it belongs to, once.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +29,7 @@ from .atomicfile import Staged, discard_staged, stage
 from .errors import StoreError
 from .models import Post
 
-__all__ = ["MAX_PENDING", "WriteBatch"]
+__all__ = ["MAX_PENDING", "BatchCommit", "Behind", "WriteBatch"]
 
 MAX_PENDING = 128  # staged files per part of a larger batch (two parts open at most: Store)
 
@@ -114,3 +119,46 @@ class _Stager:
                 future.set_result(stage(path, data))
             except BaseException as exc:  # handed to the writer, which raises it
                 future.set_exception(exc)
+
+
+class BatchCommit:
+    """The commit of one Store.batch: the failures of its parts, raised once each."""
+
+    def __init__(self, wait_behind: Callable[[BatchCommit], None]) -> None:
+        self._wait_behind = wait_behind  # waits for the batch's part on a helper thread, if any
+        self._failed: BaseException | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        self._failed = self._failed or exc
+
+    def take_failure(self) -> BaseException | None:
+        failed, self._failed = self._failed, None
+        return failed
+
+    def wait(self) -> None:
+        """Wait until the batch is in (behind=True); raise its failure not yet raised."""
+        self._wait_behind(self)
+        failed = self.take_failure()
+        if failed is not None:
+            raise failed
+
+
+class Behind:
+    """A batch part committed on its own thread (Store._flush_behind)."""
+
+    def __init__(
+        self, batch: WriteBatch, commit: Callable[[WriteBatch], None], owner: BatchCommit
+    ) -> None:
+        self.batch = batch
+        self.owner = owner
+        self._thread = threading.Thread(target=self._run, args=(commit,), name="commit")
+        self._thread.start()
+
+    def _run(self, commit: Callable[[WriteBatch], None]) -> None:
+        try:
+            commit(self.batch)
+        except BaseException as exc:  # raised in the writer by its batch's flush or wait
+            self.owner.fail(exc)
+
+    def wait(self) -> None:
+        self._thread.join()
