@@ -155,19 +155,24 @@ def test_a_failed_batch_keeps_no_state_for_its_items(
     assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
 
 
+def no_space_for(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Staging the post file `name` fails as on a full disk."""
+    real_stage = writebatch.stage
+
+    def stage(path: Path, data: bytes) -> atomicfile.Staged:
+        if path.name == name:
+            raise StoreError(f"cannot write {path}: No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(writebatch, "stage", stage)
+
+
 def test_a_post_file_that_cannot_be_created_fails_its_batch_at_the_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # files are staged by a helper thread: the failure surfaces when the batch is flushed, the
     # files staged before it are put in place, and the state names none of the batch's items
-    real_stage = writebatch.stage
-
-    def stage(path: Path, data: bytes) -> atomicfile.Staged:
-        if path.name == "2024-06-01-f-2.md":
-            raise StoreError(f"cannot write {path}: No space left on device")
-        return real_stage(path, data)
-
-    monkeypatch.setattr(writebatch, "stage", stage)
+    no_space_for(monkeypatch, "2024-06-01-f-2.md")
     with Store(tmp_path) as store:
         with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
             for n in (1, 2, 3):
@@ -211,14 +216,7 @@ def test_a_part_that_fails_behind_the_writer_is_raised_when_the_batch_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "MAX_PENDING", 2)
-    real_stage = writebatch.stage
-
-    def stage(path: Path, data: bytes) -> atomicfile.Staged:
-        if path.name == "2024-06-01-f-2.md":
-            raise StoreError(f"cannot write {path}: No space left on device")
-        return real_stage(path, data)
-
-    monkeypatch.setattr(writebatch, "stage", stage)
+    no_space_for(monkeypatch, "2024-06-01-f-2.md")
     with Store(tmp_path) as store:
         with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
             for n in (1, 2, 3, 4):

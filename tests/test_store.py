@@ -288,17 +288,9 @@ def test_rows_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
         store.remember("feed", "k1", "2021-12-16-a.md", first)
         store.remember_article(["url://x/a", "eastmoney:1"], "news", "2021-12-16-a.md")
         store.remember_article(["url://x/a"], "other", "2021-12-15-z.md")
-        expected = [
-            store.seen("feed", "k1"),
-            store.seen("feed", "k2"),
-            store.find_article(["url://x/a"], None),
-            store.find_article(["url://x/a"], "news"),
-            store.find_article(["eastmoney:1", "url://x/b"], "other"),
-            store.find_article(["url://x/b"], None),
-        ]
-        with store.batch():
-            store.prefetch("feed", [("k1", ["url://x/a", "eastmoney:1"]), ("k2", ["url://x/b"])])
-            read_ahead = [
+
+        def lookups() -> list[object]:
+            return [
                 store.seen("feed", "k1"),
                 store.seen("feed", "k2"),
                 store.find_article(["url://x/a"], None),
@@ -306,7 +298,11 @@ def test_rows_read_ahead_answer_as_the_database_does(tmp_path: Path) -> None:
                 store.find_article(["eastmoney:1", "url://x/b"], "other"),
                 store.find_article(["url://x/b"], None),
             ]
-            assert read_ahead == expected
+
+        expected = lookups()
+        with store.batch():
+            store.prefetch("feed", [("k1", ["url://x/a", "eastmoney:1"]), ("k2", ["url://x/b"])])
+            assert lookups() == expected
             # rows written in the batch are answered after its flush as the database does
             store.remember("feed", "k2", "2021-12-17-b.md", later)
             store.remember("feed", "k1", "2021-12-18-moved.md", later)
