@@ -105,12 +105,12 @@ def run_once(
     # a fetcher without per-source views (a test double) is used one source at a time
     shared = hasattr(fetcher, "for_source")
 
-    cleaner = CleanPool()  # bodies cleaned in another process while this thread stores
+    cleaner = CleanPool()  # bodies cleaned in other processes while this thread stores
 
     def fetch(source: Source) -> _Fetched:
         return _fetch_source(source, fetcher, store, health, force=force, cleaner=cleaner)
 
-    finishing: _Finishing | None = None
+    waiting: _Finishing | None = None  # the source stored last, its batch perhaps still going in
     with cleaner, store.post_listing():
         for _, fetched in prefetch.in_order(
             fetch,
@@ -121,11 +121,12 @@ def run_once(
         ):
             # a source's batch goes in on a helper thread while the next one is stored; its
             # result (and validators) follow once it is in
-            finishing, previous = _store_source(config, fetched, store, clock, cleaner), finishing
-            if previous is not None:
-                changed_categories |= _finish(previous, health, results, on_result)
-        if finishing is not None:
-            changed_categories |= _finish(finishing, health, results, on_result)
+            stored = _store_source(config, fetched, store, clock, cleaner)
+            if waiting is not None:
+                changed_categories |= _finish(waiting, health, results, on_result)
+            waiting = stored
+        if waiting is not None:
+            changed_categories |= _finish(waiting, health, results, on_result)
     written: list[str] = []
     if owed:  # which categories that run touched is unknown: rebuild all, re-indexing the files
         written = rebuild_feeds(config, store)[0]
