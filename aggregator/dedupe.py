@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -45,25 +46,35 @@ def canonical_url(url: str) -> str | None:
 
 def eastmoney_code(item: RawItem, source_type: str) -> str | None:
     """The eastmoney article code of an item, from its key or its eastmoney link."""
-    if source_type == "eastmoney" and (key := _EASTMONEY_KEY.match(item.key)):
-        return key.group(1)
+    return _eastmoney_code(item.key, item.link, source_type)
+
+
+def _eastmoney_code(key: str, link: str, source_type: str) -> str | None:
+    if source_type == "eastmoney" and (code := _EASTMONEY_KEY.match(key)):
+        return code.group(1)
     try:
-        host = urlsplit(item.link).hostname or ""
+        parts = urlsplit(link)
+        host = parts.hostname or ""
     except ValueError:
         return None
     if _EASTMONEY_HOST.search(host):
-        match = _EASTMONEY_CODE.search(urlsplit(item.link).path + "?" + urlsplit(item.link).query)
+        match = _EASTMONEY_CODE.search(parts.path + "?" + parts.query)
         if match:
             return match.group(1)
     return None
 
 
 def identities(item: RawItem, source_type: str) -> tuple[str, ...]:
+    return _identities(item.key, item.link, source_type)
+
+
+@lru_cache(maxsize=4096)  # asked twice per item stored: for the batch's read-ahead, then to store
+def _identities(key: str, link: str, source_type: str) -> tuple[str, ...]:
     found = []
-    url = canonical_url(item.link) if item.link else None
+    url = canonical_url(link) if link else None
     if url:
         found.append(f"url:{url}")
-    code = eastmoney_code(item, source_type)
+    code = _eastmoney_code(key, link, source_type)
     if code:
         found.append(f"eastmoney:{code}")
     return tuple(found)

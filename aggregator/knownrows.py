@@ -14,10 +14,11 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from .sqlbulk import rows_in
+
 __all__ = ["KnownRows", "SeenRow"]
 
 SeenRow = tuple[str, datetime]  # (file name, first seen)
-_MAX_PARAMS = 500  # below SQLite's limit on bound parameters per statement
 
 
 class KnownRows:
@@ -32,23 +33,25 @@ class KnownRows:
     ) -> None:
         """Read the rows of `keys` (of `source`) and `identities` that are not known yet."""
         missing = sorted({key for key in keys if (source, key) not in self._seen})
-        for part in _parts(missing):
-            self._seen.update({(source, key): None for key in part})
-            marks = ",".join("?" * len(part))
-            for key, filename, first_seen in db.execute(
-                f"SELECT key, filename, first_seen FROM seen WHERE source = ? AND key IN ({marks})",
-                [source, *part],
-            ):
-                self._seen[source, key] = (filename, datetime.fromisoformat(first_seen))
+        found = {
+            key: (filename, datetime.fromisoformat(first_seen))
+            for key, filename, first_seen in rows_in(
+                db,
+                "SELECT key, filename, first_seen FROM seen WHERE source = ? AND key IN ({marks})",
+                missing,
+                before=[source],
+            )
+        }
+        self._seen.update({(source, key): found.get(key) for key in missing})
         wanted = sorted({identity for identity in identities if identity not in self._ids})
-        for part in _parts(wanted):
-            self._ids.update({identity: {} for identity in part})
-            marks = ",".join("?" * len(part))
-            for identity, category, filename in db.execute(
-                f"SELECT identity, category, filename FROM article_ids WHERE identity IN ({marks})",
-                part,
-            ):
-                self._ids[identity][category] = filename
+        ids: dict[str, dict[str, str]] = {identity: {} for identity in wanted}
+        for identity, category, filename in rows_in(
+            db,
+            "SELECT identity, category, filename FROM article_ids WHERE identity IN ({marks})",
+            wanted,
+        ):
+            ids[identity][category] = filename
+        self._ids.update(ids)  # (only once read: a failed query leaves them unknown)
 
     def seen(self, source: str, key: str) -> tuple[bool, SeenRow | None]:
         """(known, row): known=False when the key was never read (ask the database)."""
@@ -91,8 +94,3 @@ class KnownRows:
     def clear(self) -> None:
         self._seen.clear()
         self._ids.clear()
-
-
-def _parts(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _MAX_PARAMS):
-        yield values[start : start + _MAX_PARAMS]

@@ -340,8 +340,10 @@ def _store_source(
                 batch_failed(exc)
         elapsed_ms = staged_ms + int((time.monotonic() - waited) * 1000)
         errors, all_stored = adapter_errors + failed, not failed
-        outcome = _source_result(store, fetched, verdict, counts, held, errors, all_stored)
-        return dataclasses.replace(outcome, elapsed_ms=elapsed_ms), categories
+        return (
+            _source_result(store, fetched, verdict, counts, held, errors, all_stored, elapsed_ms),
+            categories,
+        )
 
     return _Finishing(fetched, finish)
 
@@ -354,6 +356,7 @@ def _source_result(
     held: int,
     errors: list[str],
     all_stored: bool,
+    elapsed_ms: int,
 ) -> SourceResult:
     """Once a source's batch is in: keep its yield and validators, and word its result."""
     source = fetched.source
@@ -377,15 +380,15 @@ def _source_result(
     )
     judged = verdict.degraded if verdict is not None else None
     degraded = judged and judged + (f"; {held} held back" if held else "")
-    report = SourceResult(
+    return SourceResult(
         source.name,
         outcome,
         error=error,
+        elapsed_ms=elapsed_ms,
         degraded=degraded or None,
         warnings=fetched.found.warnings if fetched.found else (),
         **counts,
     )
-    return report
 
 
 def _read_ahead(store: Store, source: Source, items: Sequence[RawItem]) -> None:

@@ -38,6 +38,7 @@ from .errors import StoreError
 from .frontmatter_fast import PLAIN, not_a_yaml_string
 from .models import Post
 from .postfile import parse_filename, parse_post
+from .sqlbulk import rows_in
 
 __all__ = [
     "INDEX_SCHEMA",
@@ -200,19 +201,11 @@ def upsert(db: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
 
 
 def _placements(db: sqlite3.Connection, filenames: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    """(category, tag, first_seen, problem) of the rows of `filenames` that exist, by name: one
-    query per 500 names rather than one per name (a batch of new posts has hundreds)."""
-    found: dict[str, tuple[Any, ...]] = {}
-    for start in range(0, len(filenames), 500):
-        part = filenames[start : start + 500]
-        marks = ",".join("?" * len(part))
-        for name, *placement in db.execute(
-            "SELECT filename, category, tag, first_seen, problem FROM post_index"
-            f" WHERE filename IN ({marks})",
-            part,
-        ):
-            found[name] = tuple(placement)
-    return found
+    """(category, tag, first_seen, problem) of the rows of `filenames` that exist, by name (a
+    batch of new posts has hundreds: one query for all)."""
+    query = "SELECT filename, category, tag, first_seen, problem FROM post_index"
+    rows = rows_in(db, query + " WHERE filename IN ({marks})", filenames)
+    return {name: tuple(placement) for name, *placement in rows}
 
 
 def _tag_set(row: IndexRow) -> set[str]:

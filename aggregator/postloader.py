@@ -80,9 +80,7 @@ class PostLoader:
         self._keep = False
         for name, result, body in self._results(names, site):
             if body is not None:
-                self._fresh[body[0]] = body[1]
-                if len(self._fresh) >= _FLUSH_EVERY:
-                    self.flush()
+                self._keep_rendered(*body)
             if isinstance(result, Entry):
                 yield name, result
                 continue
@@ -156,7 +154,11 @@ class PostLoader:
         if html is None:
             html = self._render(body)
             if self._keep:
-                self._fresh[key] = html
-                if len(self._fresh) >= _FLUSH_EVERY:
-                    self.flush()
+                self._keep_rendered(key, html)
         return html
+
+    def _keep_rendered(self, key: str, html: str) -> None:
+        """Keep a body's HTML for later runs (written to the table every _FLUSH_EVERY)."""
+        self._fresh[key] = html
+        if len(self._fresh) >= _FLUSH_EVERY:
+            self.flush()

@@ -39,14 +39,7 @@ from .postfile import DEFAULT_ZONE, parse_post, render_post
 from .statedb import SCHEMA_VERSION, StateAccess
 from .writebatch import MAX_PENDING, BatchCommit, Behind, WriteBatch
 
-__all__ = [
-    "POSTS_DIR",
-    "SCHEMA_VERSION",
-    "STATE_DIR",
-    "TEMP_PREFIX",
-    "SeenItem",
-    "Store",
-]
+__all__ = ["POSTS_DIR", "SCHEMA_VERSION", "STATE_DIR", "TEMP_PREFIX", "SeenItem", "Store"]
 
 POSTS_DIR = "_posts"
 STATE_DIR = ".aggregator"
@@ -194,10 +187,7 @@ class Store(StateAccess):
             raise StoreError(f"cannot list {self.posts_dir}: {exc.strerror or exc}") from exc
 
     def seen(self, source: str, key: str) -> SeenItem | None:
-        if self._batch is not None and (source, key) in self._batch.seen:
-            self.flush()
-        elif self._behind is not None and (source, key) in self._behind.batch.seen:
-            self._wait_behind()
+        self._settle(lambda batch: (source, key) in batch.seen)
         known, found = self._known.seen(source, key)
         if known:
             return None if found is None else SeenItem(*found)
@@ -231,10 +221,7 @@ class Store(StateAccess):
 
     def find_article(self, identities: Sequence[str], category: str | None) -> str | None:
         """The post file already holding one of `identities` in `category` (None: anywhere)."""
-        if self._batch is not None and not self._batch.identities.isdisjoint(identities):
-            self.flush()
-        elif self._behind is not None and not self._behind.batch.identities.isdisjoint(identities):
-            self._wait_behind()
+        self._settle(lambda batch: not batch.identities.isdisjoint(identities))
         known, found = self._known.article(identities, category)
         if known:
             return found
@@ -268,10 +255,7 @@ class Store(StateAccess):
         archived=True also looks in `_archive/` (feeds do; deciding new/changed never does, so an
         archived post is never written back to `_posts/`)."""
         path = self._post_path(filename, follow=False)  # _read_post_file refuses a link
-        if self._batch is not None and filename in self._batch.files:
-            self.flush()
-        elif self._behind is not None and filename in self._behind.batch.files:
-            self._wait_behind()
+        self._settle(lambda batch: filename in batch.files)
         if not archived and self._post_names is not None and filename not in self._post_names:
             return None
         try:
@@ -358,17 +342,25 @@ class Store(StateAccess):
         being committed behind, if any); raises the first failure of this batch not yet raised."""
         self._wait_behind()
         batch, commit = self._batch, self._commit_of_batch
+        if batch is None or commit is None:
+            return  # outside a batch
         if batch:
             self._batch = WriteBatch()
             try:
                 self._commit(batch)
             except BaseException as exc:
-                if commit is None:
-                    raise
                 commit.fail(exc)
-        failed = commit.take_failure() if commit is not None else None
+        failed = commit.take_failure()
         if failed is not None:
             raise failed
+
+    def _settle(self, needs: Callable[[WriteBatch], bool]) -> None:
+        """Before a read: put in place the pending writes it `needs` (the open batch's, or the
+        part being committed behind), so it sees what writing one by one would have left."""
+        if self._batch is not None and needs(self._batch):
+            self.flush()
+        elif self._behind is not None and needs(self._behind.batch):
+            self._wait_behind()
 
     def _flush_behind(self) -> None:
         """Commit the batch so far on a helper thread while the writer goes on: the fsyncs of a
