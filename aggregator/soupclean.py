@@ -1,7 +1,7 @@
 """The bs4 half of normalise: eastmoney page furniture removed from a parsed HTML fragment.
 
-normalise handles well-formed HTML without bs4, furniture included (on fragments' tokens, with
-steps that mirror the ones here: change both together), and comes here only for the rest:
+normalise handles well-formed HTML without bs4, furniture included (furniture: on fragments'
+tokens, with steps that mirror the ones here: change both together), and comes here only for the rest:
 markup to repair, nesting deeper than MAX_NESTING, anything unusual, text of tag soup.
 Kept apart so that bs4 (~0.15 s to import) is loaded only then; `build` never needs it.
 """
@@ -19,7 +19,7 @@ from bs4.element import (
     Tag,
 )
 
-from .normalise import (
+from .furniture import (
     _AUTOLINK_CLASSES,
     _AUTOLINK_SPAN_ID,
     _BLOCK_TAGS,
@@ -30,10 +30,10 @@ from .normalise import (
     _INDENT,
     _INDENT_AFTER_NEWLINE,
     _KLINE_HOST,
-    MAX_NESTING,
     _host,
     _is_quote_link,
 )
+from .normalise import MAX_NESTING
 
 __all__ = ["flattened", "parse_fragment", "text_of", "without_furniture"]
 

@@ -10,14 +10,14 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import fragments, normalise
+from aggregator import fragments, furniture, normalise
 
 DATA = Path(__file__).parent / "data"
 
 
 def slow_clean(html: str, base_url: str | None, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as patched:
-        patched.setattr(normalise, "_without_furniture_fast", lambda _html: None)
+        patched.setattr(furniture, "without_furniture", lambda _html, max_depth: None)
         return normalise.clean_html(html, base_url=base_url)
 
 

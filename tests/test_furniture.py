@@ -17,7 +17,7 @@ from hardening import load_vectors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import fragments, normalise, soupclean
+from aggregator import fragments, furniture, normalise, soupclean
 
 DATA = Path(__file__).parent / "data"
 BENCH = Path(__file__).parent.parent / "bench"
@@ -47,7 +47,7 @@ def old_clean(html: str, base_url: str | None = BASE) -> str:
 
 
 def _old_plain_without_furniture(html: str) -> str | None:
-    if normalise._INDENT in html:
+    if furniture._INDENT in html:
         return None
     found = fragments.tokens(html, max_depth=normalise.MAX_NESTING)
     if found is None:
@@ -56,11 +56,11 @@ def _old_plain_without_furniture(html: str) -> str | None:
         if not isinstance(token, fragments.StartTag):
             continue
         attrs = token.attrs
-        if normalise._HIDDEN_STYLE.search(attrs.get("style", "")):
+        if furniture._HIDDEN_STYLE.search(attrs.get("style", "")):
             return None
-        if token.name == "img" and normalise._host(attrs.get("src")) == normalise._KLINE_HOST:
+        if token.name == "img" and furniture._host(attrs.get("src")) == furniture._KLINE_HOST:
             return None
-        if token.name == "a" and ("class" in attrs or normalise._is_quote_link(attrs.get("href"))):
+        if token.name == "a" and ("class" in attrs or furniture._is_quote_link(attrs.get("href"))):
             return None
         if token.name == "span" and ("class" in attrs or "id" in attrs):
             return None
@@ -68,7 +68,7 @@ def _old_plain_without_furniture(html: str) -> str | None:
 
 
 def fast(html: str) -> str | None:
-    return normalise._without_furniture_fast(prepared(html))
+    return furniture.without_furniture(prepared(html), max_depth=normalise.MAX_NESTING)
 
 
 def assert_exact(html: str) -> bool:
