@@ -4,7 +4,7 @@ the canary's body check, post writes in a batch, and bodies cleaned in a worker 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,16 +155,25 @@ def test_a_failed_batch_keeps_no_state_for_its_items(
     assert list(tmp_path.rglob(f"{TEMP_PREFIX}*")) == []
 
 
-def no_space_for(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """Staging the post file `name` fails as on a full disk."""
+def disk_full_for(
+    monkeypatch: pytest.MonkeyPatch, fails: Callable[[Path], bool]
+) -> dict[str, bool]:
+    """Staging a post file for which `fails` holds fails as on a full disk, while the returned
+    switch's "full" is True."""
     real_stage = writebatch.stage
+    switch = {"full": True}
 
     def stage(path: Path, data: bytes) -> atomicfile.Staged:
-        if path.name == name:
-            raise StoreError(f"cannot write {path}: No space left on device")
+        if switch["full"] and fails(path):
+            raise StoreError(f"cannot write {path.name}: No space left on device")
         return real_stage(path, data)
 
     monkeypatch.setattr(writebatch, "stage", stage)
+    return switch
+
+
+def named(name: str) -> Callable[[Path], bool]:
+    return lambda path: path.name == name
 
 
 def test_a_post_file_that_cannot_be_created_fails_its_batch_at_the_end(
@@ -172,7 +181,7 @@ def test_a_post_file_that_cannot_be_created_fails_its_batch_at_the_end(
 ) -> None:
     # files are staged by a helper thread: the failure surfaces when the batch is flushed, the
     # files staged before it are put in place, and the state names none of the batch's items
-    no_space_for(monkeypatch, "2024-06-01-f-2.md")
+    disk_full_for(monkeypatch, named("2024-06-01-f-2.md"))
     with Store(tmp_path) as store:
         with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
             for n in (1, 2, 3):
@@ -216,7 +225,7 @@ def test_a_part_that_fails_behind_the_writer_is_raised_when_the_batch_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "MAX_PENDING", 2)
-    no_space_for(monkeypatch, "2024-06-01-f-2.md")
+    disk_full_for(monkeypatch, named("2024-06-01-f-2.md"))
     with Store(tmp_path) as store:
         with pytest.raises(StoreError, match=r"f-2\.md: No space left"), store.batch():
             for n in (1, 2, 3, 4):
@@ -254,15 +263,9 @@ def test_bodies_cleaned_in_a_worker_process_give_the_golden_tree(
 def test_a_source_whose_batch_fails_is_an_error_line_and_is_stored_by_the_next_fetch(
     site: Path, server: ServerURL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_stage = writebatch.stage
-    full = {"disk": True}
-
-    def stage(path: Path, data: bytes) -> atomicfile.Staged:
-        if full["disk"] and path.parent.name == "_posts" and "-f-" in path.name:
-            raise StoreError(f"cannot write {path.name}: No space left on device")
-        return real_stage(path, data)
-
-    monkeypatch.setattr(writebatch, "stage", stage)
+    disk = disk_full_for(
+        monkeypatch, lambda path: path.parent.name == "_posts" and "-f-" in path.name
+    )
     first = e2e.run(site, "fetch")
     assert first.exit_code == 1, first.output
     no_space = "No space left on device"
@@ -276,7 +279,7 @@ def test_a_source_whose_batch_fails_is_an_error_line_and_is_stored_by_the_next_f
         f" {server}/articles/gone.html: full text not extracted (HTTP 404 Not Found); summary kept",
     ]
     assert list((site / "storage").rglob(f"{TEMP_PREFIX}*")) == []
-    full["disk"] = False
+    disk["full"] = False
     # nothing of the failed batches was recorded: the next fetch stores every item
     e2e.test_every_feed_kind_matches_the_golden_tree(site, server)
 
@@ -286,15 +289,7 @@ def test_a_batch_that_fails_behind_the_next_source_fails_only_its_own_source(
 ) -> None:
     # each source's batch goes in while the next source is stored: a failure is still the
     # failing source's alone, and the next fetch stores what it could not
-    real_stage = writebatch.stage
-    full = {"disk": True}
-
-    def stage(path: Path, data: bytes) -> atomicfile.Staged:
-        if full["disk"] and path.name == "2021-12-16-f-dc4c409993db126f.md":
-            raise StoreError(f"cannot write {path.name}: No space left on device")
-        return real_stage(path, data)
-
-    monkeypatch.setattr(writebatch, "stage", stage)
+    disk = disk_full_for(monkeypatch, named("2021-12-16-f-dc4c409993db126f.md"))
     first = e2e.run(site, "fetch")
     assert first.exit_code == 1, first.output
     assert e2e.lines(first)[:5] == [
@@ -305,7 +300,7 @@ def test_a_batch_that_fails_behind_the_next_source_fails_only_its_own_source(
         f"nbd: 3 new, 0 changed, 0 unchanged; warning: {server}/articles/gone.html: full text not"
         " extracted (HTTP 404 Not Found); summary kept",
     ]
-    full["disk"] = False
+    disk["full"] = False
     second = e2e.run(site, "fetch")
     assert second.exit_code == 0, second.output
     assert e2e.lines(second)[:2] == [
