@@ -6,15 +6,20 @@ so a reader or a crash sees the old bytes or the new ones, never a mix. Temp fil
 `clean_temp_files` can find the ones a crash left behind.
 
 Many files written together (a source's posts) are staged (`stage`: temp file written, kept open)
-and then committed at once (`commit_staged`): their fsyncs run in parallel, which the file system
-serves with one journal commit, and each directory is synced once after the renames.
+and then committed at once (`commit_staged`): they are made durable together (one `syncfs` per file
+system on Linux, else their fsyncs in parallel, which the file system serves with one journal
+commit), and each directory is synced once after the renames.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import itertools
 import os
 import secrets
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -99,10 +104,16 @@ def commit_staged(staged: Sequence[Staged], replaced: list[Staged] | None = None
 
 
 FSYNC_WORKERS = 16
+# Staged files from which one syncfs per file system replaces their fsyncs. Each fsync returns
+# through the interpreter lock, which the writer and the parsing threads hold most of the time:
+# a first fetch of 10,000 posts spent ~12 s in those hand-offs, ~2 s with syncfs.
+SYNCFS_FROM = 8
 
 
 def _sync_and_close(staged: Sequence[Staged]) -> None:
     try:
+        if len(staged) >= SYNCFS_FROM and _sync_file_systems(staged):
+            return
         if len(staged) == 1:
             os.fsync(staged[0].fd)
         elif staged:  # concurrent fsyncs share the file system's journal commits
@@ -112,6 +123,62 @@ def _sync_and_close(staged: Sequence[Staged]) -> None:
         for one in staged:
             with suppress(OSError):
                 os.close(one.fd)
+
+
+def _sync_file_systems(staged: Sequence[Staged]) -> bool:
+    """syncfs once per file system holding `staged` (it writes back every dirty file there and
+    waits, so each staged file is durable); False where syncfs cannot be used."""
+    syncfs = _syncfs()
+    if syncfs is None:
+        return False
+    by_device: dict[int, int] = {}  # st_dev -> an fd on it (files of one dir share a device)
+    by_dir: set[Path] = set()
+    for one in staged:
+        if one.path.parent not in by_dir:
+            by_dir.add(one.path.parent)
+            by_device.setdefault(os.fstat(one.fd).st_dev, one.fd)
+    try:
+        for fd in by_device.values():
+            syncfs(fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSYS, errno.EPERM):  # refused (a seccomp filter): fsync each
+            return False
+        raise
+    return True
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], None] | None:
+    """libc's syncfs, where it reports write-back errors (Linux 5.8 and later; before, it
+    returned 0 even when a file could not be written, which an fsync reports)."""
+    if not sys.platform.startswith("linux") or _kernel_version() < (5, 8):
+        return None
+    import ctypes  # (only for a run that commits files in groups)
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+
+    def syncfs(fd: int) -> None:
+        if function(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+
+    return syncfs
+
+
+def _kernel_version() -> tuple[int, ...]:
+    """(major, minor) of the running kernel's release ("6.1.0-18-amd64" -> (6, 1))."""
+    numbers = []
+    for part in os.uname().release.split(".")[:2]:
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
 
 
 def _remove(staged: Sequence[Staged]) -> None:
