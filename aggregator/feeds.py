@@ -10,15 +10,13 @@ which tests/test_atomxml.py holds to these bytes (post_url, xml_text and the con
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from feedgen.entry import FeedEntry
-from feedgen.feed import FeedGenerator
 
 from .errors import FeedError
 from .models import Post, SiteSettings
@@ -33,29 +31,40 @@ FEED_HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
-    """feedgen 1.0 drops `rel` and `type` of entry links (it reads them back from the new, empty
-    element), which would turn the `via` link into a second `alternate`; put them back."""
+@functools.cache
+def _feedgen() -> tuple[type[Any], type[Any], type[Any]]:
+    """feedgen's generator, with the two fixes below: (plain feed, archive feed, entry). Loaded
+    on first use: only this reference needs it, and importing it costs every `build` ~20 ms."""
+    from feedgen.entry import FeedEntry
+    from feedgen.feed import FeedGenerator
 
-    def atom_entry(self, extensions: bool = True) -> Any:
-        element = super().atom_entry(extensions)
-        for node, data in zip(element.findall("link"), self.link() or [], strict=False):
-            for key in ("rel", "type"):
-                if data.get(key):
-                    node.set(key, data[key])
-        return element
+    class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
+        """feedgen 1.0 drops `rel` and `type` of entry links (it reads them back from the new,
+        empty element), which would turn the `via` link into a second `alternate`; put them
+        back."""
 
+        def atom_entry(self, extensions: bool = True) -> Any:
+            element = super().atom_entry(extensions)
+            for node, data in zip(element.findall("link"), self.link() or [], strict=False):
+                for key in ("rel", "type"):
+                    if data.get(key):
+                        node.set(key, data[key])
+            return element
 
-class _ArchiveFeed(FeedGenerator):  # type: ignore[misc]  # feedgen is untyped
-    """A feed carrying RFC 5005's `<fh:archive/>`: "this document is an archive, it will not
-    change". Placed before the entries, where RFC 4287 allows extension elements."""
+    class _ArchiveFeed(FeedGenerator):  # type: ignore[misc]  # feedgen is untyped
+        """A feed carrying RFC 5005's `<fh:archive/>`: "this document is an archive, it will not
+        change". Placed before the entries, where RFC 4287 allows extension elements."""
 
-    def _create_atom(self, extensions: bool = True) -> Any:
-        feed, doc = super()._create_atom(extensions)
-        marker = feed.makeelement(f"{{{FEED_HISTORY_NS}}}archive", nsmap={"fh": FEED_HISTORY_NS})
-        first_entry = feed.find("entry")
-        feed.insert(feed.index(first_entry) if first_entry is not None else len(feed), marker)
-        return feed, doc
+        def _create_atom(self, extensions: bool = True) -> Any:
+            feed, doc = super()._create_atom(extensions)
+            marker = feed.makeelement(
+                f"{{{FEED_HISTORY_NS}}}archive", nsmap={"fh": FEED_HISTORY_NS}
+            )
+            first_entry = feed.find("entry")
+            feed.insert(feed.index(first_entry) if first_entry is not None else len(feed), marker)
+            return feed, doc
+
+    return FeedGenerator, _ArchiveFeed, _Entry
 
 
 def xml_text(value: str) -> str:
@@ -104,7 +113,8 @@ def build_atom(
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 raise FeedError(f"{path}: post {post.post_id} has a date without a time zone")
 
-    feed = _ArchiveFeed() if archive else FeedGenerator()
+    plain, archived, entry_class = _feedgen()
+    feed = archived() if archive else plain()
     feed.id(xml_text(f"{site.url}/{path}"))
     feed.title(xml_text(title) or xml_text(site.title) or path)
     feed.updated(_entry_updated(entries[0]) if entries else EPOCH)
@@ -119,7 +129,7 @@ def build_atom(
     feed.language(xml_text(site.language))
 
     for post in entries:
-        entry = feed.add_entry(_Entry(), order="append")
+        entry = feed.add_entry(entry_class(), order="append")
         entry.id(xml_text(post.guid) or f"urn:aggregator:post:{post.post_id}")
         # feedgen refuses an empty title; the id is the least surprising stand-in
         title_text = xml_text(post.title)

@@ -25,7 +25,6 @@ from . import canary, crashpoints, dedupe, filters, normalise, posts, prefetch, 
 from .cleanpool import Cleaned, CleanPool
 from .config import Config, configured_ports
 from .errors import SourceError, StoreError
-from .health import HealthTracker
 from .hostlimit import HostLimiter
 from .models import (
     AdapterResult,
@@ -41,9 +40,10 @@ from .models import (
 from .store import Store
 from .writebatch import BatchCommit
 
-if TYPE_CHECKING:  # fetch (httpx) and the adapters load on first use: `build` never needs them
+if TYPE_CHECKING:  # fetch (httpx), health (apscheduler) and the adapters load on first use:
+    # `build` never needs them
     from .fetch import HttpFetcher
-    from .health import WatchedFetcher
+    from .health import HealthTracker, WatchedFetcher
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")

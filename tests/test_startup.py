@@ -6,8 +6,12 @@ keeps the cause of a slow start from coming back.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
 
 HEAVY = (
     "httpx",
@@ -75,4 +79,38 @@ def test_a_feed_answering_304_loads_no_parser_and_no_other_adapter() -> None:
         text=True,
         check=True,
     )
+    assert done.stdout.splitlines()[-1] == "loaded: "
+
+
+# `build` over a few posts, in a fresh interpreter, then lists what loaded.
+_BUILD_PROBE = """
+import sys
+import aggregator.cli as cli
+try:
+    cli.cli.main(["--config", sys.argv[1], "build"], prog_name="aggregator")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("loaded:", " ".join(sorted(m for m in sys.argv[2:] if m in sys.modules)))
+"""
+
+# the fetching side, the scheduler, the HTML site and the reference Atom writer
+UNNEEDED_BY_BUILD = ("httpx", "bs4", "feedparser", "apscheduler", "asyncio", "jinja2", "feedgen")
+
+
+def test_build_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for post in sorted((DATA / "finews_posts").glob("2*.md"))[:3]:
+        shutil.copy(post, posts / post.name)
+    config = tmp_path / "feeds_config.toml"
+    config.write_text(
+        '[site]\ntitle = "T"\nurl = "https://example.org"\n\n[storage]\ndir = "."\n', "utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD_PROBE, str(config), *UNNEEDED_BY_BUILD],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (tmp_path / "feed.xml").is_file()
     assert done.stdout.splitlines()[-1] == "loaded: "
