@@ -7,12 +7,13 @@ interval up to 60 s, so many sources with one interval do not hit their hosts in
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING
 
 from .models import ScheduleSettings, Source
+
+if TYPE_CHECKING:  # APScheduler (~50 ms to import) loads for a cron schedule or the daemon only
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 MAX_AUTO_JITTER = 60.0
 
@@ -23,6 +24,8 @@ def cron_trigger(expression: str, zone: tzinfo, jitter: float | None = None) -> 
     APScheduler 3.x numbers weekdays from Monday = 0 (its `from_crontab` keeps that mismatch,
     agronholm/apscheduler#286), so numeric weekdays are translated to names here.
     """
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")
@@ -69,6 +72,8 @@ def jitter_of(source: Source, schedule: ScheduleSettings, zone: tzinfo) -> float
 
 
 def trigger_for(source: Source, schedule: ScheduleSettings, zone: tzinfo) -> BaseTrigger:
+    from apscheduler.triggers.interval import IntervalTrigger
+
     jitter = jitter_of(source, schedule, zone) or None
     if source.cron is not None:
         return cron_trigger(source.cron, zone, jitter)

@@ -114,3 +114,21 @@ def test_build_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
     )
     assert (tmp_path / "feed.xml").is_file()
     assert done.stdout.splitlines()[-1] == "loaded: "
+
+
+_FETCH_MODULES_PROBE = """
+import sys
+import aggregator.config, aggregator.fetch, aggregator.health, aggregator.pipeline, aggregator.runview
+print("loaded:", " ".join(sorted(m for m in sys.argv[1:] if m in sys.modules)))
+"""
+
+
+def test_fetch_loads_no_scheduler() -> None:
+    # APScheduler (and the asyncio it imports) is only needed for a cron schedule or the daemon
+    done = subprocess.run(
+        [sys.executable, "-c", _FETCH_MODULES_PROBE, "apscheduler", "asyncio"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "loaded: "
