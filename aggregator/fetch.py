@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, MutableMapping
 from types import TracebackType
 
 import httpcore
-import httpx
 
 from aggregator.errors import BlockedAddressError, FetchError
 from aggregator.hostlimit import HostLimiter, host_of
+from aggregator.httpxlib import httpx
 from aggregator.models import FetchResult, FetchSettings, MiB, Validators
 from aggregator.netguard import (
     AddressPolicy,

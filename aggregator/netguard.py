@@ -26,7 +26,6 @@ from ipaddress import IPv6Address, ip_address
 from typing import Any
 
 import httpcore
-import httpx
 
 from aggregator.addresses import (
     IPAddress,
@@ -35,6 +34,7 @@ from aggregator.addresses import (
     host_key,
     is_public_address,
 )
+from aggregator.httpxlib import httpx
 
 __all__ = [
     "AddressPolicy",

@@ -123,10 +123,11 @@ print("loaded:", " ".join(sorted(m for m in sys.argv[1:] if m in sys.modules)))
 """
 
 
-def test_fetch_loads_no_scheduler() -> None:
-    # APScheduler (and the asyncio it imports) is only needed for a cron schedule or the daemon
+def test_fetch_loads_no_scheduler_and_no_terminal_view() -> None:
+    # APScheduler (and the asyncio it imports) is only needed for a cron schedule or the daemon;
+    # rich only on a terminal (httpx would load it, and pygments, for its own CLI: httpxlib)
     done = subprocess.run(
-        [sys.executable, "-c", _FETCH_MODULES_PROBE, "apscheduler", "asyncio"],
+        [sys.executable, "-c", _FETCH_MODULES_PROBE, "apscheduler", "asyncio", "rich", "pygments"],
         capture_output=True,
         text=True,
         check=True,
