@@ -13,22 +13,7 @@ RFC 5005 §4 asks. Only full pages are archived; the subscription document carri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-from .feeds import sort_newest_first
-from .models import Post
-
-__all__ = ["Paged", "archive_path", "paginate"]
-
-
-@dataclass(frozen=True)
-class Paged:
-    """A feed split for RFC 5005: `current` is the subscription document's posts (newest first),
-    `pages[k]` the posts of archive page k + 1 (oldest page first, each newest first)."""
-
-    current: list[Post]
-    pages: list[list[Post]]
+__all__ = ["archive_path", "full_pages"]
 
 
 def archive_path(feed_path: str, number: int) -> str:
@@ -40,15 +25,8 @@ def archive_path(feed_path: str, number: int) -> str:
     return f"{stem}/archive/{number}.xml"
 
 
-def paginate(posts: Sequence[Post], limit: int) -> Paged:
-    """Split `posts` into the subscription document and full archive pages of `limit` posts."""
+def full_pages(total: int, limit: int) -> int:
+    """How many full archive pages `total` posts fill (none while they fit in the subscription
+    document)."""
     limit = max(limit, 1)
-    newest = sort_newest_first(posts)[:limit]
-    if len(posts) <= limit:
-        return Paged(newest, [])
-    stored_order = sorted(posts, key=lambda p: (p.first_seen, p.filename))
-    full = len(stored_order) // limit
-    pages = [sort_newest_first(stored_order[i * limit : (i + 1) * limit]) for i in range(full)]
-    in_newest = {p.filename for p in newest}
-    not_archived = [p for p in stored_order[full * limit :] if p.filename not in in_newest]
-    return Paged(sort_newest_first(newest + not_archived), pages)
+    return total // limit if total > limit else 0

@@ -5,7 +5,7 @@ index (postindex) with an index of its own, so the cost of one feed is about the
 returns, not the number of posts:
 
     newest(scope, n)            the subscription document's newest posts (feeds.sort_newest_first)
-    stored_slice(scope, k, n)   the posts of an RFC 5005 archive page (archive.paginate's order)
+    stored_slice(scope, k, n)   the posts of an RFC 5005 archive page (the stored order: see archive)
     changed_since(scope, seq)   rows written since a feed's archives were last written
     position(scope, row)        where a row sits in the stored order (so: its archive page)
 

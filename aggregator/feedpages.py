@@ -1,6 +1,6 @@
 """One feed's files from the index: the subscription document, its JSON twin, its archive pages.
 
-    subscription document   newest `limit` posts + those not yet on a full page (archive.paginate)
+    subscription document   newest `limit` posts + those not yet on a full page (see archive)
     archive page k          stored-order posts (k-1)*limit .. k*limit-1, written only when new,
                             when it gains its next-archive link, or when it or an earlier page
                             holds a post written since the feed's archive mark (feedindex: a post
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
@@ -90,12 +90,8 @@ def current_files(
     """The subscription document and its JSON twin, with `pages` full archive pages behind it."""
     site, hub, limit = config.site, config.publish.websub_hub, config.feed_entries
     newest = loader.newest(feed.scope, limit)
-    if pages:
-        with loader.store.state() as db:
-            total = feedindex.count(db, feed.scope)
-            rest = feedindex.stored_slice(db, feed.scope, pages * limit, -1, total)
-        have = {p.filename for p in newest}
-        newest += loader.load([n for n in rest if n not in have], keep=True)
+    rest = _not_archived(loader, feed.scope, pages, limit, {p.filename for p in newest})
+    newest += loader.load(rest, keep=True)
     current = feeds.sort_newest_first(newest)
     try:
         entries = [Entry.of(post, site) for post in current]
@@ -117,24 +113,26 @@ def current_files(
     return files
 
 
-def full_pages(total: int, limit: int) -> int:
-    """How many full archive pages `total` posts fill (archive.paginate)."""
-    limit = max(limit, 1)
-    return total // limit if total > limit else 0
-
-
 def subscription_names(loader: PostLoader, scope: Scope, limit: int) -> list[str]:
     """The names current_files loads for the scope's feed (while every file is readable), in its
     order."""
     with loader.store.state() as db:
         names = feedindex.newest(db, scope, limit)
+        pages = archive.full_pages(feedindex.count(db, scope), limit)
+    return names + _not_archived(loader, scope, pages, limit, set(names))
+
+
+def _not_archived(
+    loader: PostLoader, scope: Scope, pages: int, limit: int, newest: Collection[str]
+) -> list[str]:
+    """The names after the `pages` full archive pages that are not among `newest`: the
+    subscription document carries them too, so it and the archives hold every post."""
+    if not pages:
+        return []
+    with loader.store.state() as db:
         total = feedindex.count(db, scope)
-        pages = full_pages(total, limit)
-        if pages:
-            rest = feedindex.stored_slice(db, scope, pages * limit, -1, total)
-            have = set(names)
-            names += [n for n in rest if n not in have]
-    return names
+        rest = feedindex.stored_slice(db, scope, pages * limit, -1, total)
+    return [name for name in rest if name not in newest]
 
 
 def _atom_file(
@@ -172,7 +170,7 @@ def plan_archives(
     )
     store = loader.store
     with store.state() as db:
-        pages = full_pages(feedindex.count(db, feed.scope), limit)
+        pages = archive.full_pages(feedindex.count(db, feed.scope), limit)
         old = feedindex.archive_mark(db, feed.path)
         seq = postindex.current_seq(db)
         if (

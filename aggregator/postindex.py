@@ -7,7 +7,7 @@ category without reading every file.
 
 `sort_key` is the UTC timestamp of `updated` (else `date`): with `post_id` it orders rows exactly as
 feeds.sort_newest_first orders posts. `first_seen` (with `filename`) is the stored order RFC 5005
-archive pages are cut in (archive.paginate). `seq` numbers every row change; a change that can move
+archive pages are cut in (see archive). `seq` numbers every row change; a change that can move
 rows between archive pages without being a changed row of that page's feed (a row removed, or its
 category, tags, first_seen or readability changed) records its number as the `reshuffled` state, so feedindex knows when full
 archive pages must be checked again. A file that cannot be read as a post keeps a row with its
