@@ -74,8 +74,12 @@ def fetch_feed(source: Source, fetcher: Fetcher) -> AdapterResult:
             return None, None
         return _raw_item(source, entry, doc, url, outcome), outcome.warning
 
-    with ThreadPoolExecutor(max_workers=PAGE_WORKERS) as pool:
-        done = list(pool.map(complete, zip(jobs, follow, strict=True)))
+    work = list(zip(jobs, follow, strict=True))
+    if any(follow):  # article pages to fetch: PAGE_WORKERS at a time
+        with ThreadPoolExecutor(max_workers=PAGE_WORKERS) as pool:
+            done = list(pool.map(complete, work))
+    else:  # (no threads to start: most passes of most feeds)
+        done = [complete(job) for job in work]
     items = tuple(item for item, _ in done if item is not None)
     warnings += [warning for _, warning in done if warning]
     return AdapterResult(items=items, unchanged=len(done) - len(items), warnings=tuple(warnings))
