@@ -73,7 +73,7 @@ class Scope:
     category: str | None = None
     tag: str | None = None
 
-    def where(self, *, seek: bool = True) -> tuple[str, tuple[str, ...]]:
+    def where(self, *, seek: bool = True, further: bool = True) -> tuple[str, tuple[str, ...]]:
         # a row has a category (maybe "") exactly when it is a readable post: problem rows keep
         # category and tag NULL and no post_tags (postindex), so these terms need no
         # `problem IS NULL` and each is answered from indexes alone; seek=False writes `+column`
@@ -83,11 +83,27 @@ class Scope:
             return f"{plus}category = ?", (self.category,)
         if self.tag is not None:
             # a post's primary tag is its row's; its further tags are rows of post_tags
+            # (further=False: the tag is no post's further tag, see _where)
+            if not further:
+                return f"{plus}tag = ?", (self.tag,)
             return (
                 f"({plus}tag = ? OR filename IN (SELECT filename FROM post_tags WHERE tag = ?))",
                 (self.tag, self.tag),
             )
         return f"{plus}category IS NOT NULL", ()
+
+
+def _where(
+    db: sqlite3.Connection, scope: Scope, *, seek: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """The scope's terms, without the post_tags half when no post has the tag as a further tag:
+    with it SQLite can neither count nor order the tag's rows from an index (a tag of 10,000
+    posts: ~7 ms a query instead of ~0.1 ms)."""
+    further = scope.tag is not None and (
+        db.execute("SELECT 1 FROM post_tags WHERE tag = ? LIMIT 1", (scope.tag,)).fetchone()
+        is not None
+    )
+    return scope.where(seek=seek, further=further)
 
 
 @dataclass(frozen=True)
@@ -98,13 +114,13 @@ class ArchiveMark:
 
 
 def count(db: sqlite3.Connection, scope: Scope) -> int:
-    where, args = scope.where()
+    where, args = _where(db, scope)
     return int(db.execute(f"SELECT COUNT(*) FROM post_index WHERE {where}", args).fetchone()[0])
 
 
 def newest(db: sqlite3.Connection, scope: Scope, limit: int, offset: int = 0) -> list[str]:
     """File names of the newest posts, in feeds.sort_newest_first's order."""
-    where, args = scope.where()
+    where, args = _where(db, scope)
     rows = db.execute(
         f"SELECT filename FROM post_index WHERE {where}"
         " ORDER BY sort_key DESC, post_id DESC LIMIT ? OFFSET ?",
@@ -119,7 +135,7 @@ def stored_slice(
     """File names at positions offset .. offset + limit - 1 of the stored order (limit -1: all).
     Given the scope's `total`, a slice near the end is read backwards from the end (an OFFSET
     costs one step per row skipped)."""
-    where, args = scope.where()
+    where, args = _where(db, scope)
     if total is not None and total - offset < offset:
         wanted = total - offset if limit < 0 else max(min(limit, total - offset), 0)
         rows = db.execute(
@@ -139,7 +155,7 @@ def stored_slice(
 def changed_since(db: sqlite3.Connection, scope: Scope, seq: int) -> list[tuple[float, str]]:
     """(first_seen, filename) of the scope's rows written after change number `seq`."""
     # `+` keeps the scope's index out, so the seq index finds the few changed rows
-    where, args = scope.where(seek=False)
+    where, args = _where(db, scope, seek=False)
     rows = db.execute(
         f"SELECT first_seen, filename FROM post_index WHERE seq > ? AND {where}", (seq, *args)
     )
@@ -151,7 +167,7 @@ def position(db: sqlite3.Connection, scope: Scope, first_seen: float, filename: 
 
     Counted as all rows minus those from the row on: changed rows are mostly the newest, so the
     second count walks a few index entries."""
-    where, args = scope.where()
+    where, args = _where(db, scope)
     row = db.execute(
         f"SELECT COUNT(*) FROM post_index WHERE {where} AND (first_seen, filename) >= (?, ?)",
         (*args, first_seen, filename),

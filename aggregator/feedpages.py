@@ -118,7 +118,7 @@ def subscription_names(loader: PostLoader, scope: Scope, limit: int) -> list[str
     order."""
     with loader.store.state() as db:
         names = feedindex.newest(db, scope, limit)
-        pages = archive.full_pages(feedindex.count(db, scope), limit)
+    pages = archive.full_pages(loader.count(scope), limit)
     return names + _not_archived(loader, scope, pages, limit, set(names))
 
 
@@ -129,8 +129,8 @@ def _not_archived(
     subscription document carries them too, so it and the archives hold every post."""
     if not pages:
         return []
+    total = loader.count(scope)
     with loader.store.state() as db:
-        total = feedindex.count(db, scope)
         rest = feedindex.stored_slice(db, scope, pages * limit, -1, total)
     return [name for name in rest if name not in newest]
 
@@ -169,8 +169,8 @@ def plan_archives(
         ensure_ascii=False,
     )
     store = loader.store
+    pages = archive.full_pages(loader.count(feed.scope), limit)
     with store.state() as db:
-        pages = archive.full_pages(feedindex.count(db, feed.scope), limit)
         old = feedindex.archive_mark(db, feed.path)
         seq = postindex.current_seq(db)
         if (
@@ -242,9 +242,9 @@ def write_archives(
     if sum(len(plan.todo) for plan in plans) <= _TARGETED_PAGES:
         for plan in plans:
             for number in sorted(plan.todo):
+                total = loader.count(plan.feed.scope)
+                start = (number - 1) * limit
                 with loader.store.state() as db:
-                    total = feedindex.count(db, plan.feed.scope)
-                    start = (number - 1) * limit
                     names = feedindex.stored_slice(db, plan.feed.scope, start, limit, total)
                 page = [e for _, e in loader.entries(names, config.site) if e is not None]
                 write(*_page_file(config, plan, number, page))

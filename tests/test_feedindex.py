@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from site_helpers import make_site, published, run
 
 from aggregator import feedindex, postindex
 from aggregator.feedindex import Scope
 from aggregator.models import Post
+from aggregator.postloader import PostLoader
 from aggregator.store import Store
 
 CST = timezone(timedelta(hours=8))
@@ -272,3 +275,51 @@ def test_incremental_builds_with_several_tags_equal_a_build_from_scratch(tmp_pat
         ["202206010000000003", "202206010000000001"],
         ["202206010000000007", "202206010000000005"],
     ]
+
+
+def test_a_loader_counts_a_scope_once_until_a_row_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[Scope] = []
+    real_count = feedindex.count
+
+    def count(db: sqlite3.Connection, scope: Scope) -> int:
+        counted.append(scope)
+        return real_count(db, scope)
+
+    monkeypatch.setattr(feedindex, "count", count)
+    with Store(tmp_path) as store:
+        stored(store, *(post(n, "a" if n % 2 else "b") for n in range(6)))
+        loader = PostLoader(store, lambda body: body, "https://example.org")
+        assert [
+            loader.count(Scope()),
+            loader.count(Scope()),
+            loader.count(Scope(category="a")),
+        ] == [
+            6,
+            6,
+            3,
+        ]
+        assert counted == [Scope(), Scope(category="a")]
+        (tmp_path / "_posts" / post(1).filename).unlink()
+        assert loader.load_one(post(1).filename) is None  # its row is dropped
+        assert [loader.count(Scope()), loader.count(Scope(category="a"))] == [5, 2]
+        assert counted == [Scope(), Scope(category="a"), Scope(), Scope(category="a")]
+
+
+def test_a_tag_that_is_no_further_tag_is_read_from_the_index_alone(tmp_path: Path) -> None:
+    with Store(tmp_path) as store:
+        stored(store, post(0, tag="t1", extra=("t2",)), post(1, tag="t2"), post(2, tag="t3"))
+        with store.state() as db:
+            assert feedindex._where(db, Scope(tag="t3")) == ("tag = ?", ("t3",))
+            assert feedindex._where(db, Scope(tag="t2"))[0].count("post_tags") == 1
+            # the same rows either way
+            for tag in ("t1", "t2", "t3"):
+                scope = Scope(tag=tag)
+                terms, args = scope.where()
+                rows = db.execute(
+                    f"SELECT filename FROM post_index WHERE {terms} ORDER BY filename", args
+                )
+                assert feedindex.count(db, scope) == len(list(rows))
+            assert feedindex.newest(db, Scope(tag="t2"), 5) == [post(0).filename, post(1).filename]
+            assert feedindex.newest(db, Scope(tag="t3"), 5) == [post(2).filename]
