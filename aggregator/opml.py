@@ -11,10 +11,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT
-
 from .errors import AggregatorError
 from .slugs import slugify
 
@@ -92,6 +88,11 @@ def add_feed_sources(
     Returns the new config text (comments and layout kept), the names added and the URLs
     skipped as already present.
     """
+    # (here: publishing writes OPML on every feed rebuild and never needs tomlkit, ~15 ms to load)
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+    from tomlkit.items import AoT
+
     try:
         doc = tomlkit.parse(config_text)
     except TOMLKitError as exc:

@@ -94,7 +94,16 @@ print("loaded:", " ".join(sorted(m for m in sys.argv[2:] if m in sys.modules)))
 """
 
 # the fetching side, the scheduler, the HTML site and the reference Atom writer
-UNNEEDED_BY_BUILD = ("httpx", "bs4", "feedparser", "apscheduler", "asyncio", "jinja2", "feedgen")
+UNNEEDED_BY_BUILD = (
+    "httpx",
+    "bs4",
+    "feedparser",
+    "apscheduler",
+    "asyncio",
+    "jinja2",
+    "feedgen",
+    "tomlkit",
+)
 
 
 def test_build_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
