@@ -127,7 +127,8 @@ def _sync_and_close(staged: Sequence[Staged]) -> None:
 
 def _sync_file_systems(staged: Sequence[Staged]) -> bool:
     """syncfs once per file system holding `staged` (it writes back every dirty file there and
-    waits, so each staged file is durable); False where syncfs cannot be used."""
+    waits, so each staged file is durable; other programs' pending writes on it too, the price of
+    one call instead of one per file); False where syncfs cannot be used."""
     syncfs = _syncfs()
     if syncfs is None:
         return False
