@@ -26,6 +26,15 @@ HEAVY = (
     "feedparser",
 )
 
+
+def loaded_line(probe: str, *args: str) -> str:
+    """The last line `probe` prints (its "loaded: ..." report), run in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()[-1]
+
+
 # Runs `--help` of the group and of every command in one fresh interpreter, then lists what loaded.
 _PROBE = """
 import sys
@@ -40,10 +49,7 @@ print("loaded:", " ".join(sorted(m for m in sys.argv[1:] if m in sys.modules)))
 
 
 def test_help_imports_no_heavy_library() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *HEAVY], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "loaded: "
+    assert loaded_line(_PROBE, *HEAVY) == "loaded: "
 
 
 # A feed that answers 304 through its adapter, in a fresh interpreter, then lists what loaded.
@@ -73,13 +79,7 @@ UNNEEDED_ON_304 = (
 
 
 def test_a_feed_answering_304_loads_no_parser_and_no_other_adapter() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _NOT_MODIFIED_PROBE, *UNNEEDED_ON_304],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert done.stdout.splitlines()[-1] == "loaded: "
+    assert loaded_line(_NOT_MODIFIED_PROBE, *UNNEEDED_ON_304) == "loaded: "
 
 
 # `build` over a few posts, in a fresh interpreter, then lists what loaded.
@@ -115,14 +115,8 @@ def test_build_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
     config.write_text(
         '[site]\ntitle = "T"\nurl = "https://example.org"\n\n[storage]\ndir = "."\n', "utf-8"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", _BUILD_PROBE, str(config), *UNNEEDED_BY_BUILD],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    assert loaded_line(_BUILD_PROBE, str(config), *UNNEEDED_BY_BUILD) == "loaded: "
     assert (tmp_path / "feed.xml").is_file()
-    assert done.stdout.splitlines()[-1] == "loaded: "
 
 
 _FETCH_MODULES_PROBE = """
@@ -135,10 +129,5 @@ print("loaded:", " ".join(sorted(m for m in sys.argv[1:] if m in sys.modules)))
 def test_fetch_loads_no_scheduler_and_no_terminal_view() -> None:
     # APScheduler (and the asyncio it imports) is only needed for a cron schedule or the daemon;
     # rich only on a terminal (httpx would load it, and pygments, for its own CLI: httpxlib)
-    done = subprocess.run(
-        [sys.executable, "-c", _FETCH_MODULES_PROBE, "apscheduler", "asyncio", "rich", "pygments"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert done.stdout.splitlines()[-1] == "loaded: "
+    modules = ("apscheduler", "asyncio", "rich", "pygments")
+    assert loaded_line(_FETCH_MODULES_PROBE, *modules) == "loaded: "
