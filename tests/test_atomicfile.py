@@ -121,7 +121,9 @@ def uname(release: str) -> Callable[[], SimpleNamespace]:
     ("release", "version"),
     [("6.1.0-18-amd64", (6, 1)), ("5.8", (5, 8)), ("4.19.0+", (4, 19)), ("6.18.44-fc-v1", (6, 18))],
 )
-def test_kernel_version(monkeypatch: pytest.MonkeyPatch, release: str, version: tuple[int]) -> None:
+def test_kernel_version(
+    monkeypatch: pytest.MonkeyPatch, release: str, version: tuple[int, ...]
+) -> None:
     monkeypatch.setattr(os, "uname", uname(release))
     assert atomicfile._kernel_version() == version
 
