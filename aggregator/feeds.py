@@ -28,6 +28,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed without entries
 FEED_HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 
 # Everything XML 1.0 forbids (lxml raises on it): C0 controls but TAB/LF/CR, surrogates, FFFE/FFFF.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote(segment, safe="") leaves as it is
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -75,9 +76,16 @@ def xml_text(value: str) -> str:
 def post_url(post: Post, site: SiteSettings) -> str:
     """The post's page under Jekyll's default (`date`) permalink: /<category>/YYYY/MM/DD/<id>.html."""
     day = post.date.astimezone(_zone(site)) if post.date.tzinfo is not None else post.date
-    category = f"{quote(post.category, safe='')}/" if post.category else ""
-    # the date parts are digits, which quote leaves as they are
-    return f"{site.url}/{category}{day:%Y/%m/%d}/{quote(f'{post.post_id}.html', safe='')}"
+    category = f"{_quoted(post.category)}/" if post.category else ""
+    # the date parts are digits, which quote leaves as they are (the year unpadded, as %Y)
+    return f"{site.url}/{category}{day.year}/{day.month:02d}/{day.day:02d}/" + _quoted(
+        f"{post.post_id}.html"
+    )
+
+
+def _quoted(segment: str) -> str:
+    """`segment` percent-encoded as one path segment (ids and slugs seldom need it)."""
+    return segment if _PLAIN_SEGMENT.fullmatch(segment) else quote(segment, safe="")
 
 
 def _entry_updated(post: Post) -> datetime:

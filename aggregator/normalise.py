@@ -185,14 +185,15 @@ def _text_of_plain_html(html: str) -> str | None:
     return "".join(fragments.decode_text(token) for token in found if isinstance(token, str))
 
 
-def sanitise_html(html: str, base_url: str | None = None) -> str:
-    """nh3 with our allowlist; the result is safe to publish and to put in XML."""
+def sanitise_html(html: str, base_url: str | None = None, *, xml_legal: bool = False) -> str:
+    """nh3 with our allowlist; the result is safe to publish and to put in XML.
+    `xml_legal`: the caller knows `html` holds no character XML cannot carry (saves a scan)."""
     html = _cap(html)
     if html.count("<") > MAX_NESTING:  # only then can the nesting be too deep for nh3
         from . import soupclean
 
         html = soupclean.flattened(html)
-    return _sanitise(html, base_url)
+    return _sanitise(html, base_url, xml_legal=xml_legal)
 
 
 def render_body(body: str, *, base_url: str | None = None) -> str:
@@ -201,7 +202,9 @@ def render_body(body: str, *, base_url: str | None = None) -> str:
     Renders like Jekyll would (CommonMark, raw HTML allowed), for the feed's `<content>`.
     `base_url` resolves relative and protocol-relative links such as `//site/category/x.html`.
     """
-    return sanitise_html(markdown.render(strip_xml_illegal(_cap(body))), base_url)
+    text = strip_xml_illegal(_cap(body))
+    # CommonMark turns only a numeric character reference into a character XML cannot carry
+    return sanitise_html(markdown.render(text), base_url, xml_legal="&#" not in text)
 
 
 # --- sanitiser ------------------------------------------------------------------------------
@@ -216,8 +219,13 @@ def _cap(html: str) -> str:
     return html[:last_open] if last_open > html.rfind(">") else html
 
 
-def _sanitise(html: str, base_url: str | None) -> str:
-    return strip_xml_illegal(_cleaner(_valid_base(base_url)).clean(strip_xml_illegal(html)))
+def _sanitise(html: str, base_url: str | None, *, xml_legal: bool = False) -> str:
+    if not xml_legal:
+        html = strip_xml_illegal(html)
+    cleaned = _cleaner(_valid_base(base_url)).clean(html)
+    # nh3 decodes character references; of them only a numeric one (`&#1;`) can stand for a
+    # character XML cannot carry (no named one does), so without one there is nothing to strip
+    return strip_xml_illegal(cleaned) if "&#" in html else cleaned
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -231,6 +239,7 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+@lru_cache(maxsize=64)
 def _valid_base(base_url: str | None) -> str | None:
     if not base_url:
         return None

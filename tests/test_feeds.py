@@ -246,6 +246,21 @@ def test_post_url_is_jekylls_date_permalink_in_the_site_zone() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("category", "post_id", "tail"),
+    [
+        ("em-news_2", "NW1.v~2", "em-news_2/2021/12/16/NW1.v~2.html"),
+        ("人民", "a b", "%E4%BA%BA%E6%B0%91/2021/12/16/a%20b.html"),
+        ("a/b", "x%y?", "a%2Fb/2021/12/16/x%25y%3F.html"),
+    ],
+)
+def test_post_url_quotes_what_a_path_segment_cannot_hold(
+    category: str, post_id: str, tail: str
+) -> None:
+    post = make_post(post_id, datetime(2021, 12, 16, 9, 30, tzinfo=SHANGHAI), category=category)
+    assert post_url(post, SITE) == f"https://finews.withounder.com/{tail}"
+
+
 # ------------------------------------------------------------------ golden file
 
 

@@ -8,6 +8,7 @@ import html5lib
 import pytest
 from bs4 import BeautifulSoup
 
+from aggregator import markdown
 from aggregator.normalise import (
     MAX_HTML_CHARS,
     clean_html,
@@ -225,6 +226,25 @@ def test_xml_illegal_characters_are_removed() -> None:
     raw = "<p>\x00a\x0bb\ufffec\ud800d\x1fe\tf\x08g\uffffh</p>"
     assert clean_html(raw) == "<p>abcde\tfgh</p>"
     assert strip_xml_illegal("a\x00b\rc\nd\te\ufffef\udfff𠮷") == "abc\nd\tef𠮷"
+
+
+@pytest.mark.parametrize(
+    "reference", ["&#1;", "&#x1F;", "&#13;", "&#xFFFE;", "&#65535;", "&#xD800;", "&#0;", "&#x0c"]
+)
+def test_character_references_never_bring_back_what_xml_cannot_carry(reference: str) -> None:
+    """Bodies without `&#` skip the scans around nh3 (render_body); with one, in text, in an
+    attribute, in raw HTML or in Markdown, the result is still clean, as with every scan."""
+    for body in (
+        f"<p>a{reference}b</p>",
+        f'<p><a href="https://e.org/{reference}" title="t{reference}">x</a></p>',
+        f"a{reference}b *c*\n\n[d{reference}](https://e.org/)",
+        f"<p>{'<b>' * 300}{reference}</p>",  # flattened first (beautifulsoup decodes it too)
+    ):
+        rendered = render_body(body, base_url="https://site.example")
+        assert rendered == strip_xml_illegal(rendered)
+        html = markdown.render(strip_xml_illegal(body))
+        cleaned = strip_xml_illegal(sanitise_html(strip_xml_illegal(html), "https://site.example"))
+        assert rendered == cleaned
 
 
 def test_absurd_nesting_is_flattened_to_256_levels() -> None:
