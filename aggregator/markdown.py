@@ -47,7 +47,8 @@ _SAFE_TARGET = re.compile(
 )
 # Without a final newline, a text must end in a paragraph (markdown-it-py ends a last HTML or
 # code block without one): no block that runs past blank lines (raw `<pre>`..., an unclosed
-# comment), and every line after the last blank one starts as only paragraph text can.
+# comment), and every line after the last blank one starts as only paragraph text can, or is one
+# autolink (older posts end with one: no tag name holds a colon, so it opens no HTML block).
 _LONG_BLOCK = re.compile(r"(?i)<(?:script|pre|style|textarea|\?|!(?!--))")
 _PARAGRAPH_LINE = re.compile(r"[^\s<`~>#*+\-=_|0-9\\]")
 _BLANK_LINE = re.compile(r"\n[ ]*\n")
@@ -92,7 +93,10 @@ def _fast_ok(text: str) -> bool:
         if _LONG_BLOCK.search(text) or text.rfind("<!--") > text.rfind("-->"):
             return False
         *_, last = _BLANK_LINE.split(text)
-        if not all(_PARAGRAPH_LINE.match(line) for line in last.split("\n")):
+        if not all(
+            _PARAGRAPH_LINE.match(line) or _AUTOLINK_TARGET.fullmatch(line)
+            for line in last.split("\n")
+        ):
             return False
     targets = []
     if "](" in text:
