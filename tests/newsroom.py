@@ -7,6 +7,7 @@
         room.text_delay = 1.0                      # every article body takes a second
         room.old_status = 308                      # /old-list redirects to the list with 308
         room.list_times                            # time.monotonic() of every list request
+        room.hold_from = 4; room.release()         # the 4th list request on waits until released
         room.config(tmp_path, interval="1s")       # a feeds_config.toml for it
 
 The list is `/web/webapi?type=102…` ({"records": [...]}), bodies come from
@@ -36,6 +37,9 @@ class Newsroom:
         self.list_times: list[float] = []
         self.text_delay = 0.0
         self.old_status = 301  # what /old-list answers: a redirect to the list (or any status)
+        # list requests from this number on wait for `release` (a pass held in flight)
+        self.hold_from: int | None = None
+        self._released = threading.Event()
         self._stack = ExitStack()
         self.url = ""
 
@@ -54,7 +58,12 @@ class Newsroom:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.release()
         self._stack.close()
+
+    def release(self) -> None:
+        """Answer the held list requests, and every later one at once."""
+        self._released.set()
 
     @property
     def list_url(self) -> str:
@@ -119,6 +128,10 @@ tag = "房间"
     def _list(self, handler: BaseHTTPRequestHandler) -> Reply:
         with self._lock:
             self.list_times.append(time.monotonic())
+            held = self.hold_from is not None and len(self.list_times) >= self.hold_from
+        if held:
+            self._released.wait(timeout=60)
+        with self._lock:
             if self._script:
                 return self._script.popleft()
             records = [

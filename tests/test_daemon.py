@@ -128,6 +128,7 @@ def test_new_items_appear_and_sigterm_exits_0(room: Newsroom, tmp_path: Path, da
 def test_failing_source_backs_off_and_recovers(room: Newsroom, tmp_path: Path, daemons) -> None:
     room.add(1)
     room.script(Reply(500), Reply(500))
+    room.hold_from = 4  # the pass after the recovery waits, so the status below sees the third
     config = room.config(tmp_path, interval="0.5s")
     daemon = start(daemons, config)
     daemon.wait_for(lambda: "status=ok" in daemon.log)
@@ -160,6 +161,7 @@ def test_failing_source_backs_off_and_recovers(room: Newsroom, tmp_path: Path, d
     assert row["degraded"] is False
     assert row["fetches"] == 3 and row["not_modified"] == 0 and row["posts"] == 1
     assert row["next_run"] is not None and row["next_run"].endswith("Z")
+    room.release()
     assert daemon.stop() == 0
 
 
