@@ -17,6 +17,7 @@ import click
 
 from .config import Config, find_config, load_config
 from .errors import ConfigError, StoreError
+from .feedpaths import written_summary
 from .models import Source, SourceResult, SourceType
 
 # Heavy modules (pipeline, store, sources: httpx, bs4, nh3, feedgen, lxml, pypinyin, yaml) are
@@ -189,7 +190,7 @@ def fetch(
             click.echo(describe(filename, post))
         click.echo(f"dry run: {len(opened.written)} posts would be written; nothing was written")
     if run.feeds_written:
-        click.echo(f"feeds written: {', '.join(run.feeds_written)}")
+        click.echo(f"feeds written: {written_summary(run.feeds_written)}")
     sys.exit(EXIT_OK if run.ok else EXIT_FAILED)
 
 
@@ -209,7 +210,7 @@ def build(ctx: click.Context, html: bool) -> None:
         _fail(str(exc), EXIT_FAILED)
     for problem in problems:
         click.echo(f"skipped {problem}", err=True)
-    click.echo(f"feeds written: {', '.join(written)}" if written else "feeds unchanged")
+    click.echo(f"feeds written: {written_summary(written)}" if written else "feeds unchanged")
 
 
 def main() -> None:

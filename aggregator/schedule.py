@@ -37,6 +37,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from . import healthdb, logs, pipeline, triggers
 from .config import Config
 from .errors import StoreError
+from .feedpaths import written_summary
 from .health import HealthTracker
 from .hostlimit import HostLimiter
 from .lock import LockBusy, writer_lock
@@ -195,7 +196,7 @@ class Daemon:
             lock.release()
         fields: dict[str, Any] = {
             "sources": len(report.results),
-            "feeds": ",".join(report.feeds_written) or "-",
+            "feeds": written_summary(report.feeds_written, ",") or "-",
             "ms": int((time.monotonic() - started) * 1000),
         }
         if report.archived:
