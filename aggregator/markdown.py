@@ -28,11 +28,19 @@ __all__ = ["render", "render_reference"]
 _OPTIONS = _cmark.OPT_UNSAFE  # raw HTML passes, as in markdown-it's html=True; nh3 sanitises
 
 # What the two read differently (each check is cheap on its own: one regex of alternatives
-# scans a body several times slower than these together). Unicode spaces, line and page
-# separators, tabs, CR, NUL:
-_ODD_CHARACTER = re.compile(
-    "[\r\t\x00\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
-)  # (a body with a full-width space anywhere takes the slow path)
+# scans a body several times slower than these together). Line and page separators, tabs, CR,
+# NUL, and Unicode spaces, which are the only ones allowed where a line has text on both sides
+# of them (`<p>　　正文`): markdown-it-py strips them from the ends of lines where CommonMark
+# strips only spaces and tabs, and elsewhere both read them alike (as whitespace for emphasis).
+_UNICODE_SPACES = "\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_STRICTLY_ODD = "\r\t\x00\x0b\x0c\x1c-\x1f\x85\u200b\u2028\u2029\ufeff"
+_ODD_CHARACTER = re.compile(f"[{_STRICTLY_ODD}{_UNICODE_SPACES}]")
+_STRICTLY_ODD_CHARACTER = re.compile(f"[{_STRICTLY_ODD}]")
+# ... at the start of a line's text (after container and heading marks) or at its end (before a
+# heading's closing marks)
+_SPACE_AT_LINE_END = re.compile(
+    f"(?:\\A|\\n)[ >*+\\-0-9.)#]*[{_UNICODE_SPACES}]|[{_UNICODE_SPACES}][ #]*(?:\\n|\\Z)"
+)
 # empty comments, reference definitions (their targets are not checked), backtick runs (cmark
 # misreads some), fences (info strings), a backslash before spaces:
 _ODD_TEXT = ("]:", "``", "~~~", "\\ ")
@@ -80,7 +88,10 @@ def _markdown_it() -> MarkdownIt:
 
 
 def _fast_ok(text: str) -> bool:
-    if _ODD_CHARACTER.search(text):
+    odd = _ODD_CHARACTER.search(text)  # (one scan when there is none, as in most bodies)
+    if odd is not None and (
+        _STRICTLY_ODD_CHARACTER.search(text, odd.start()) or _SPACE_AT_LINE_END.search(text)
+    ):
         return False
     # (a search for one character is several times faster than for two in non-ASCII text)
     if any(odd[0] in text and odd in text for odd in _ODD_TEXT):

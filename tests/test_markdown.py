@@ -47,6 +47,11 @@ def test_the_bodies_we_write_take_the_fast_path() -> None:
         '[t](/u "&#xD800;title")',
         "<http://a.com/?q='x'>",
         "\u3000paragraph\u3000",
+        "- \u202fitem",  # a Unicode space where a container's text starts
+        "> \u205fquote",
+        "1. \u3000x",
+        "# heading\u3000 ##",  # ... or before a heading's closing marks
+        "a\u3000\nb",
         "a\u2028b",
         "`` `t` `d`",
         "~~~&#0;\n",
@@ -75,6 +80,20 @@ def test_corners_where_the_two_differ_go_the_slow_way(text: str) -> None:
 )
 def test_a_text_ending_in_an_autolink_line_takes_the_fast_path(text: str) -> None:
     assert markdown._fast_ok(text)
+    assert markdown.render(text) == markdown.render_reference(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>\u3000\u3000正文\u3000第二句。</p>\n",
+        "中文\u3000*强调*\u3000文字\n",
+        "a *\u3000b* c\xa0d\u2003e\n\n<http://a.b/c>",
+        "<div>\n\u3000\u3000x\n</div>\n",  # (a line start: the slow way, the same bytes)
+    ],
+)
+def test_unicode_spaces_inside_a_line_take_the_fast_path(text: str) -> None:
+    assert markdown._fast_ok(text) is ("<div>" not in text)
     assert markdown.render(text) == markdown.render_reference(text)
 
 
