@@ -42,6 +42,9 @@ def test_the_bodies_we_write_take_the_fast_path() -> None:
     "text",
     [
         "[x](javascript:alert(1))",  # markdown-it refuses the link; cmark would not
+        "<JavaScript:alert(1)>",
+        "![i](data:text/html,x)",
+        "[v]( VBScript:x)",
         "[x](http://例子.com/路径)",  # punycode and percent-encoding
         "[e](http://a.com/%zz)",
         '[t](/u "&#xD800;title")',
@@ -89,10 +92,11 @@ def test_a_text_ending_in_an_autolink_line_takes_the_fast_path(text: str) -> Non
         "<p>\u3000\u3000正文\u3000第二句。</p>\n",
         "中文\u3000*强调*\u3000文字\n",
         "a *\u3000b* c\xa0d\u2003e\n\n<http://a.b/c>",
+        "Big data: a profile: file: javascript: in prose [x](http://a.b/data:x)\n",
         "<div>\n\u3000\u3000x\n</div>\n",  # (a line start: the slow way, the same bytes)
     ],
 )
-def test_unicode_spaces_inside_a_line_take_the_fast_path(text: str) -> None:
+def test_unicode_spaces_inside_a_line_and_schemes_in_prose_take_the_fast_path(text: str) -> None:
     assert markdown._fast_ok(text) is ("<div>" not in text)
     assert markdown.render(text) == markdown.render_reference(text)
 
