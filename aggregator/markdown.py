@@ -89,9 +89,9 @@ def _markdown_it() -> MarkdownIt:
 
 
 def _fast_ok(text: str) -> bool:
-    odd = _ODD_CHARACTER.search(text)  # (one scan when there is none, as in most bodies)
-    if odd is not None and (
-        _STRICTLY_ODD_CHARACTER.search(text, odd.start()) or _SPACE_AT_LINE_END.search(text)
+    found = _ODD_CHARACTER.search(text)  # (one scan when there is none, as in most bodies)
+    if found is not None and (
+        _STRICTLY_ODD_CHARACTER.search(text, found.start()) or _SPACE_AT_LINE_END.search(text)
     ):
         return False
     # (a search for one character is several times faster than for two in non-ASCII text)
