@@ -20,8 +20,6 @@ from bs4.element import (
 )
 
 from .furniture import (
-    _AUTOLINK_CLASSES,
-    _AUTOLINK_SPAN_ID,
     _BLOCK_TAGS,
     _CHART_END,
     _CHART_START,
@@ -31,7 +29,7 @@ from .furniture import (
     _INDENT_AFTER_NEWLINE,
     _KLINE_HOST,
     _host,
-    _is_quote_link,
+    _is_autolink,
 )
 from .normalise import MAX_NESTING
 
@@ -122,13 +120,13 @@ def _drop_comments(soup: BeautifulSoup) -> None:
 def _unwrap_autolinks(soup: BeautifulSoup) -> None:
     """Stock/board/data auto-links become their text (they can split words: 培育壮<span>大智慧…)."""
     for tag in soup.find_all(["a", "span"]):
-        classes = set(tag.get_attribute_list("class"))
-        is_autolink = (
-            bool(classes & _AUTOLINK_CLASSES)
-            or (tag.name == "span" and bool(_AUTOLINK_SPAN_ID.match(str(tag.get("id", "")))))
-            or (tag.name == "a" and _is_quote_link(tag.get("href")))
-        )
-        if is_autolink:
+        # furniture's test, on the attributes as it reads them (bs4 splits `class` into words)
+        attrs = {
+            "class": " ".join(word for word in tag.get_attribute_list("class") if word),
+            "id": str(tag.get("id", "")),
+            "href": str(tag.get("href") or ""),
+        }
+        if _is_autolink(tag.name, attrs):
             tag.unwrap()
 
 
