@@ -189,9 +189,11 @@ def _strip_indents(root: fragments.Element) -> None:
     and written escaped, as bs4 writes all text."""
     for element in list(fragments.elements(root)):
         for index, child in enumerate(element.children):
-            if not isinstance(child, str) or _INDENT not in fragments.decode_text(child):
+            if not isinstance(child, str):
                 continue
             text = fragments.decode_text(child)
+            if _INDENT not in text:
+                continue
             new = _INDENT_AFTER_NEWLINE.sub(r"\1", text)
             if _starts_line(element, index):
                 head = len(new) - len(new.lstrip(" \t\n"))
